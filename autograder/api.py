@@ -1,0 +1,75 @@
+"""Keyword-only entry points behind each CLI command; usable from Python as they are."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from autograder.errors import AutograderError
+from autograder.plugins import Registry, get_registry
+from autograder.results import dump, validate_result
+
+DEFAULT_SANDBOX = "subprocess"
+
+
+def grade(*, assignment_id: str, submission: Path, public_only: bool = False,
+          sandbox: str = DEFAULT_SANDBOX, registry: Registry | None = None) -> dict[str, Any]:
+    """Grade one submission and return its validated results document."""
+    from autograder.grading import grade_submission
+
+    registry = registry or get_registry()
+    assignment = registry.assignment(assignment_id)
+    backend = registry.sandbox(sandbox)
+    try:
+        result = grade_submission(assignment=assignment, submission=Path(submission),
+                                  sandbox=backend, public_only=public_only)
+    finally:
+        backend.close()
+    validate_result(result, source="the result just computed")
+    return result
+
+
+def write_result(result: dict[str, Any], path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(dump(result))
+    tmp.replace(path)
+
+
+def write_stub(*, assignment_id: str, output: Path, force: bool = False,
+               registry: Registry | None = None) -> Path:
+    """Copy the assignment's student stub to ``output``, never over a student's work."""
+    assignment = (registry or get_registry()).assignment(assignment_id)
+    output = Path(output)
+    if output.is_dir():
+        output = output / f"{assignment.id}.py"
+    if output.exists() and not force:
+        raise AutograderError(f"{output} already exists; choose another path or pass --force "
+                              "to overwrite it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(assignment.stub_path, output)
+    return output
+
+
+def describe(*, assignment_id: str, registry: Registry | None = None) -> dict[str, Any]:
+    """The facts about an assignment that ``autograder info`` shows."""
+    assignment = (registry or get_registry()).assignment(assignment_id)
+    return {
+        "id": assignment.id, "title": assignment.title, "version": assignment.version,
+        "plugin": assignment.plugin, "functions": assignment.functions,
+        "forbidden_modules": assignment.forbidden_modules,
+        "limits": dict(assignment.metadata["limits"]), "points": assignment.points,
+        "handout": str(assignment.handout_path), "stub": str(assignment.stub_path),
+    }
+
+
+def validate_file(*, path: Path) -> dict[str, Any]:
+    """Load and validate a results JSON file; raises MetadataError naming what is wrong."""
+    from autograder.results import load_result
+
+    return load_result(Path(path))
+
+
+__all__ = ["describe", "grade", "validate_file", "write_result", "write_stub"]

@@ -1,0 +1,155 @@
+"""Grading one submission: run each test in this process against the sandboxed worker."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.assignment import Assignment
+from autograder.compare import CheckFailure, values_match
+from autograder.errors import SubmissionError
+from autograder.mutants import Mutant, load_mutants, mutant_module
+from autograder.proxy import LocalSubmission, StudentCallError, SubmissionProxy
+from autograder.results import build_result
+from autograder.sandbox import Sandbox, Session
+from autograder.testing import Case, recording
+
+HIDDEN_DEFAULT_HINT = "re-read the handout's rules for {functions}."
+
+
+def submission_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's relative paths and contents in sorted order."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def check_submission_path(path: Path) -> Path:
+    """Refuse what cannot be a submission, with the fix in the message."""
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionError(f"submission {path} does not exist")
+    if path.is_dir():
+        if not ((path / "__init__.py").is_file() or (path / "main.py").is_file()):
+            raise SubmissionError(f"submission folder {path} has neither __init__.py nor "
+                                  "main.py; put your functions in one of them")
+    elif path.suffix != ".py":
+        raise SubmissionError(f"submission {path} is not a Python file (.py)")
+    return path.resolve()
+
+
+@dataclass
+class CaseResult:
+    name: str
+    passed: bool
+    points: float
+    visibility: str
+    message: str
+    functions: list[str]
+    seconds: float
+    mistake: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "score": self.points if self.passed else 0.0,
+            "max_score": self.points, "status": "passed" if self.passed else "failed",
+            "visibility": self.visibility, "output": self.message,
+            "functions": self.functions, "execution_time": round(self.seconds, 6),
+            "mistake": self.mistake,
+        }
+
+
+class Fingerprinter:
+    """Names the likely mistake by replaying a failed test against each mutant."""
+
+    def __init__(self, assignment: Assignment, reference: Any) -> None:
+        self.assignment = assignment
+        self.reference = reference
+
+    @functools.cached_property
+    def _mutants(self) -> list[tuple[Mutant, Any]]:
+        mutants = load_mutants(self.assignment.folder)
+        if not mutants:
+            return []
+        path = self.assignment.reference_path()
+        return [(m, LocalSubmission(mutant_module(path, m))) for m in mutants]
+
+    def match(self, case: Case, failure: CheckFailure) -> str | None:
+        if not case.fingerprint or failure.tolerance is None:
+            return None
+        for mutant, local in self._mutants:
+            with recording() as record:
+                try:
+                    case(local, self.reference)
+                except Exception:  # noqa: BLE001 - a mutant may break later checks
+                    pass
+            seen = record.values.get(failure.label)
+            if seen is None:
+                continue
+            rtol, atol = failure.tolerance
+            if values_match(failure.got, seen[0], rtol=max(rtol, 1e-9), atol=max(atol, 1e-12)):
+                return mutant.hint
+        return None
+
+
+def run_case(case: Case, session: Session, reference: Any,
+             fingerprinter: Fingerprinter | None) -> CaseResult:
+    called: list[str] = []
+    proxy = SubmissionProxy(session, timeout_s=case.timeout_s,
+                            observer=lambda name: called.append(name) if name not in called else None)
+    hidden = case.visibility == "hidden"
+    start = time.perf_counter()
+    mistake, hidden_detail = None, ""
+    try:
+        case(proxy, reference)
+        passed, message = True, ""
+    except CheckFailure as failure:
+        passed, message = False, failure.message
+        mistake = fingerprinter.match(case, failure) if fingerprinter else None
+    except StudentCallError as error:
+        passed, message = False, error.public_message()
+        hidden_detail = error.hidden_message()
+    seconds = time.perf_counter() - start
+    if not passed and hidden:
+        # Never the check's message: it carries expected values.
+        functions = ", ".join(f"{f}()" for f in called) or "the functions it tests"
+        hint = case.hint or HIDDEN_DEFAULT_HINT.format(functions=functions)
+        message = "Hidden test failed" + (f": {hidden_detail}" if hidden_detail else "")
+        message += f". Hint: {hint}"
+    if mistake:
+        message += f"\nLikely mistake: {mistake}"
+    return CaseResult(case.name, passed, case.points, case.visibility, message, called,
+                      seconds, mistake)
+
+
+def grade_submission(*, assignment: Assignment, submission: Path, sandbox: Sandbox,
+                     public_only: bool = False, fingerprint: bool = True) -> dict[str, Any]:
+    """Grade ``submission`` and return a results document (see ``result.v1.json``).
+
+    A student's wrong answer, exception, timeout or attack is a failed test in
+    the result, never an exception from here.
+    """
+    path = check_submission_path(submission)
+    digest = submission_digest(path)
+    cases = assignment.cases(public_only=public_only)
+    reference = assignment.reference_module()
+    fingerprinter = Fingerprinter(assignment, reference) if fingerprint else None
+    started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    start = time.perf_counter()
+    with sandbox.open(path, forbidden=assignment.forbidden_modules,
+                      limits=assignment.limits) as session:
+        results = [run_case(case, session, reference, fingerprinter) for case in cases]
+    return build_result(assignment=assignment, submission=path, digest=digest,
+                        cases=[r.as_json() for r in results], started_at=started_at,
+                        seconds=time.perf_counter() - start, public_only=public_only,
+                        sandbox=sandbox)

@@ -1,0 +1,117 @@
+"""What a test holds as ``sub``: the student's functions, called at arm's length.
+
+:class:`SubmissionProxy` forwards each call to a sandbox session; the values
+that come back are plain decoded data. :class:`LocalSubmission` runs trusted
+code (a reference, a mutant) in this process through the same conversion, so
+that tests see the same kinds of values either way.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from autograder import transport
+from autograder.sandbox.session import CallOutcome, Session
+
+_KIND_SUMMARY = {
+    "timeout": "did not finish in time",
+    "output": "printed or returned too much",
+    "crash": "crashed the process running it",
+    "exit": "called sys.exit",
+    "import": "could not be imported",
+    "missing": "is not defined",
+    "return_type": "returned a value of the wrong type",
+    "protocol": "interfered with the grader's channel",
+}
+
+
+class StudentCallError(Exception):
+    """A call of a student function did not return a value."""
+
+    def __init__(self, function: str, outcome: CallOutcome) -> None:
+        super().__init__(outcome.message)
+        self.function = function
+        self.outcome = outcome
+
+    @property
+    def exception_names(self) -> list[str]:
+        return self.outcome.exc_mro if self.outcome.kind == "exception" else []
+
+    def public_message(self) -> str:
+        """Everything the student may see: their exception, their frames, their output."""
+        parts = [f"{self.function}() failed: {self.outcome.message}"]
+        if self.outcome.traceback:
+            parts.append("Traceback (your code only):\n" + self.outcome.traceback.rstrip())
+        if self.outcome.output.strip():
+            parts.append("Your code printed:\n" + self.outcome.output.rstrip()[-1000:])
+        return "\n".join(parts)
+
+    def hidden_message(self) -> str:
+        """No message text: a student's exception could carry a hidden test's inputs out."""
+        if self.outcome.kind == "exception":
+            return f"{self.function}() raised {self.outcome.exc_type}"
+        if self.outcome.kind == "import":
+            return "your submission could not be imported"
+        summary = _KIND_SUMMARY.get(self.outcome.kind, "failed")
+        return f"{self.function}() {summary}"
+
+
+CallObserver = Callable[[str], None]
+
+
+class SubmissionProxy:
+    """Attribute access gives a callable that runs the student's function in the worker."""
+
+    def __init__(self, session: Session, *, timeout_s: float | None = None,
+                 observer: CallObserver | None = None) -> None:
+        self._session = session
+        self._timeout_s = timeout_s
+        self._observer = observer
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._observer is not None:
+                self._observer(name)
+            outcome = self._session.call(name, args, kwargs, timeout_s=self._timeout_s)
+            if not outcome.ok:
+                raise StudentCallError(name, outcome)
+            return outcome.value
+
+        call.__name__ = name
+        return call
+
+
+class LocalSubmission:
+    """Trusted code (reference or mutant) called in-process, with wire-shaped results."""
+
+    def __init__(self, namespace: Any) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        from autograder.worker import ReturnTypeError, materialise, to_plain
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            function = getattr(self._namespace, name, None)
+            if not callable(function):
+                raise StudentCallError(name, CallOutcome(False, kind="missing",
+                                                         message=f"{name} is not defined"))
+            args, kwargs = materialise(copy.deepcopy((args, kwargs)))
+            try:
+                value = to_plain(function(*args, **kwargs))
+                return transport.decode(transport.encode(value)[4:])
+            except (ReturnTypeError, transport.WireError) as exc:
+                raise StudentCallError(name, CallOutcome(False, kind="return_type",
+                                                         message=str(exc))) from None
+            except Exception as exc:  # noqa: BLE001 - mirrors what the worker reports
+                mro = [f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__]
+                raise StudentCallError(name, CallOutcome(
+                    False, kind="exception", exc_type=type(exc).__name__, exc_mro=mro,
+                    message=f"{type(exc).__name__}: {exc}")) from None
+
+        return call

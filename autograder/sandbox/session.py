@@ -1,0 +1,292 @@
+"""The grader's side of a worker: framing, deadlines, output caps and restarts."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder import transport
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-call limits, from the assignment's metadata."""
+
+    call_timeout_s: float = 10.0
+    import_timeout_s: float = 60.0
+    output_bytes: int = 1 << 16
+    result_bytes: int = 64 << 20
+
+
+@dataclass
+class CallOutcome:
+    """What one call of a student function came to.
+
+    ``kind`` is empty when ``ok``; otherwise one of ``exception``, ``import``,
+    ``missing``, ``return_type``, ``exit``, ``timeout``, ``output``, ``crash``,
+    ``protocol``.
+    """
+
+    ok: bool
+    value: Any = None
+    kind: str = ""
+    message: str = ""
+    exc_type: str = ""
+    exc_mro: list[str] = field(default_factory=list)
+    traceback: str = ""
+    output: str = ""
+    seq: int | None = None
+
+
+class WorkerProcess(ABC):
+    """A started worker: three pipe ends and a way to kill its whole process tree."""
+
+    request_fd: int
+    response_fd: int
+    output_fd: int
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Kill the worker and everything it started; must not raise."""
+
+    @abstractmethod
+    def exit_description(self) -> str:
+        """After kill or EOF: how the worker ended, for a message ("exited with code 3")."""
+
+
+class Sandbox(ABC):
+    """A backend that starts workers. Subclasses implement :meth:`spawn`."""
+
+    name: str = "base"
+
+    def layers(self) -> list[str]:
+        """The isolation layers this backend applies, for results and ``doctor``."""
+        return []
+
+    @abstractmethod
+    def spawn(self, workdir: Path, submission: Path, forbidden: list[str]) -> WorkerProcess:
+        """Start a worker that imports ``submission`` (a path inside ``workdir``)."""
+
+    def open(self, submission: Path, *, forbidden: list[str], limits: Limits) -> Session:
+        """Open a grading session for one submission."""
+        return Session(self, Path(submission), forbidden=list(forbidden), limits=limits)
+
+    def close(self) -> None:
+        """Release whatever the backend holds between submissions (warm workers...)."""
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def describe_returncode(returncode: int | None) -> str:
+    if returncode is None:
+        return "was still running"
+    if returncode < 0:
+        return f"was killed by {_signal_name(returncode)}"
+    return f"exited with code {returncode}"
+
+
+class Session:
+    """Calls into one submission's worker; restarts it after a crash or a kill.
+
+    Each call is bounded by a wall-clock deadline and an output cap. When a
+    call breaks either, the worker is killed and the next call starts a fresh
+    one, so answers already returned keep counting.
+    """
+
+    def __init__(self, sandbox: Sandbox, submission: Path, *, forbidden: list[str],
+                 limits: Limits) -> None:
+        self.sandbox = sandbox
+        self.submission = submission
+        self.forbidden = forbidden
+        self.limits = limits
+        self._worker: WorkerProcess | None = None
+        self._workdir: Path | None = None
+        self._import_failure: CallOutcome | None = None
+        self._seq = 0
+        self.worker_starts = 0
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            for fd in (self._worker.request_fd, self._worker.response_fd, self._worker.output_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._worker = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def _start_worker(self) -> CallOutcome | None:
+        self._workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
+        target = self._workdir / self.submission.name
+        if self.submission.is_dir():
+            shutil.copytree(self.submission, target)
+        else:
+            shutil.copy2(self.submission, target)
+        self.worker_starts += 1
+        self._worker = self.sandbox.spawn(self._workdir, target, self.forbidden)
+        ready = self._exchange(None, self.limits.import_timeout_s, "importing your submission")
+        if ready.ok:
+            return None
+        self._stop_worker()
+        if ready.kind == "exception":
+            ready.kind = "import"
+        ready.message = "your submission could not be imported: " + ready.message
+        return ready
+
+    def call(self, function: str, args: tuple = (), kwargs: dict | None = None, *,
+             timeout_s: float | None = None) -> CallOutcome:
+        """Run ``function(*args, **kwargs)`` in the worker and return what came of it."""
+        if self._import_failure is not None:
+            return self._import_failure
+        if self._worker is None:
+            failure = self._start_worker()
+            if failure is not None:
+                # An import that fails once fails every time: don't pay for it per call.
+                self._import_failure = failure
+                return failure
+        self._seq += 1
+        request = {"fn": function, "seq": self._seq, "args": list(args), "kwargs": kwargs or {}}
+        outcome = self._exchange(request, timeout_s or self.limits.call_timeout_s,
+                                 f"{function}()")
+        if outcome.seq != self._seq and outcome.kind not in ("timeout", "output", "crash", "protocol"):
+            outcome = CallOutcome(False, kind="protocol",
+                                  message=f"{function}() answered out of turn")
+        if not outcome.ok and outcome.kind in ("timeout", "output", "crash", "protocol", "exit"):
+            self._stop_worker()
+        return outcome
+
+    def _exchange(self, request: dict | None, timeout_s: float, what: str) -> CallOutcome:
+        worker = self._worker
+        assert worker is not None
+        if request is not None:
+            try:
+                data = transport.encode(request)
+            except transport.WireError as exc:
+                raise ValueError(f"a test sent an argument that cannot be sent: {exc}") from None
+            try:
+                _write_all(worker.request_fd, data)
+            except (BrokenPipeError, OSError):
+                return self._crashed(what, b"")
+        deadline = time.monotonic() + timeout_s
+        response, output = bytearray(), bytearray()
+        selector = selectors.DefaultSelector()
+        selector.register(worker.response_fd, selectors.EVENT_READ, "response")
+        selector.register(worker.output_fd, selectors.EVENT_READ, "output")
+        try:
+            while True:
+                frame = _complete_frame(response)
+                if frame is not None:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    worker.kill()
+                    return CallOutcome(False, kind="timeout", output=_tail(output),
+                                       message=f"{what} did not finish within {timeout_s:g} s "
+                                               "(wall clock); it was stopped")
+                for key, _ in selector.select(remaining):
+                    chunk = os.read(key.fd, 1 << 20)
+                    if key.data == "output":
+                        if not chunk:
+                            selector.unregister(key.fd)
+                            continue
+                        output += chunk
+                        if len(output) > self.limits.output_bytes:
+                            worker.kill()
+                            return CallOutcome(
+                                False, kind="output", output=_tail(output),
+                                message=f"{what} printed more than {self.limits.output_bytes} "
+                                        "bytes; it was stopped")
+                    else:
+                        if not chunk:
+                            return self._crashed(what, output)
+                        response += chunk
+                        if len(response) > self.limits.result_bytes + 8:
+                            worker.kill()
+                            return CallOutcome(
+                                False, kind="output", output=_tail(output),
+                                message=f"{what} returned more than "
+                                        f"{self.limits.result_bytes} bytes")
+        finally:
+            selector.close()
+        if len(response) > 4 + len(frame):
+            # Bytes after the answer: student code is writing to the channel itself.
+            return CallOutcome(False, kind="protocol", output=_tail(output),
+                               message=f"{what} wrote extra data to the grader's channel")
+        try:
+            message = transport.decode(frame)
+        except transport.WireError as exc:
+            return CallOutcome(False, kind="protocol", output=_tail(output),
+                               message=f"{what} sent back something that is not a valid "
+                                       f"answer ({exc})")
+        return _outcome_from_message(message, output)
+
+    def _crashed(self, what: str, output: bytes) -> CallOutcome:
+        worker = self._worker
+        worker.kill()
+        return CallOutcome(False, kind="crash", output=_tail(output),
+                           message=f"the process running your code {worker.exit_description()} "
+                                   f"during {what}")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _complete_frame(buffer: bytearray) -> bytes | None:
+    if len(buffer) < 4:
+        return None
+    length = int.from_bytes(buffer[:4], "big")
+    if len(buffer) < 4 + length:
+        return None
+    return bytes(buffer[4:4 + length])
+
+
+def _tail(output: bytes | bytearray, limit: int = 2000) -> str:
+    text = bytes(output[-limit:]).decode("utf-8", errors="replace")
+    return ("..." + text) if len(output) > limit else text
+
+
+def _outcome_from_message(message: Any, output: bytes) -> CallOutcome:
+    if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
+        return CallOutcome(False, kind="protocol", output=_tail(output),
+                           message="the worker sent back a malformed answer")
+    if message["ok"]:
+        outcome = CallOutcome(True, value=message.get("value"), output=_tail(output))
+    else:
+        outcome = CallOutcome(
+            False, kind=str(message.get("kind", "exception")),
+            message=str(message.get("message", "")), exc_type=str(message.get("type", "")),
+            exc_mro=[str(m) for m in message.get("mro", []) if isinstance(m, str)],
+            traceback=str(message.get("traceback", "")), output=_tail(output))
+        if outcome.kind == "exception" and outcome.exc_type:
+            outcome.message = f"{outcome.exc_type}: {outcome.message}"
+    if isinstance(message.get("seq"), int):
+        outcome.seq = message["seq"]
+    return outcome

@@ -1,0 +1,190 @@
+"""The wire format between the grader and the worker that runs student code.
+
+Nothing here ever unpickles. A message is one frame: a 4-byte length, then a
+4-byte JSON-header length, the JSON header, and the raw bytes of the arrays it
+refers to. Arrays travel as raw bytes with a dtype from an allow-list, so a
+hostile worker can send wrong numbers but never code or objects.
+
+This module imports only the standard library and NumPy because it is loaded
+in the worker, next to student code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from typing import Any
+
+import numpy as np
+
+_LEN = struct.Struct(">I")
+# Numeric dtypes only: no object, string, void or datetime arrays can come back.
+_ALLOWED_DTYPES = {
+    np.dtype(t).str
+    for t in (
+        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "float16", "float32", "float64", "complex64", "complex128",
+    )
+}
+MAX_DEPTH = 32
+MAX_NODES = 200_000
+MAX_ARRAYS = 4096
+MAX_STR = 10_000
+
+
+class WireError(ValueError):
+    """A frame that is malformed, too large or uses a forbidden type."""
+
+
+class FunctionSpec:
+    """A callable that the worker builds itself from a plain description.
+
+    Used where a student function takes a callback (``grad_fn``): the grader
+    cannot send code, so it sends ``kind`` and array parameters and the worker
+    builds the function from its own small catalogue.
+    """
+
+    def __init__(self, kind: str, **params: Any) -> None:
+        self.kind = kind
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"FunctionSpec({self.kind!r})"
+
+
+def encode(value: Any) -> bytes:
+    """Encode ``value`` (plain numbers, strings, arrays, lists, tuples, str-keyed dicts)."""
+    blobs: list[bytes] = []
+    table: list[dict[str, Any]] = []
+    tree = _encode_node(value, blobs, table, 0)
+    header = json.dumps({"tree": tree, "arrays": table}, allow_nan=False).encode()
+    body = _LEN.pack(len(header)) + header + b"".join(blobs)
+    return _LEN.pack(len(body)) + body
+
+
+def _encode_node(value: Any, blobs: list, table: list, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise WireError(f"value nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return {"$int": str(value)}
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if isinstance(value, np.generic):
+        return _encode_node(np.asarray(value), blobs, table, depth)
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        if array.dtype.byteorder == ">":
+            array = array.astype(array.dtype.newbyteorder("<"))
+        if array.dtype.str not in _ALLOWED_DTYPES:
+            raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
+        table.append({"dtype": array.dtype.str, "shape": list(array.shape)})
+        blobs.append(array.tobytes())
+        return {"$nd": len(table) - 1}
+    if isinstance(value, (list, tuple)):
+        key = "$list" if isinstance(value, list) else "$tuple"
+        return {key: [_encode_node(v, blobs, table, depth + 1) for v in value]}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise WireError("only dicts with string keys can be sent")
+        return {"$dict": [[k, _encode_node(v, blobs, table, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, FunctionSpec):
+        return {"$fn": value.kind, "params": _encode_node(value.params, blobs, table, depth + 1)}
+    raise WireError(f"values of type {type(value).__name__} cannot be sent")
+
+
+def read_frame(read_exact, max_bytes: int) -> bytes:
+    """Read one frame with ``read_exact(n)``; refuse frames over ``max_bytes``."""
+    (length,) = _LEN.unpack(read_exact(_LEN.size))
+    if length > max_bytes:
+        raise WireError(f"message of {length} bytes is over the {max_bytes}-byte limit")
+    return read_exact(length)
+
+
+def decode(body: bytes, *, allow_functions: bool = False) -> Any:
+    """Decode a frame body produced by :func:`encode`, validating every part."""
+    if len(body) < _LEN.size:
+        raise WireError("truncated message")
+    (header_len,) = _LEN.unpack_from(body)
+    if header_len > len(body) - _LEN.size:
+        raise WireError("header longer than the message")
+    try:
+        header = json.loads(body[_LEN.size:_LEN.size + header_len])
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"header is not valid JSON: {exc}") from None
+    if not isinstance(header, dict) or set(header) != {"tree", "arrays"}:
+        raise WireError("header must hold exactly 'tree' and 'arrays'")
+    arrays = _decode_arrays(header["arrays"], memoryview(body)[_LEN.size + header_len:])
+    counter = [0]
+    return _decode_node(header["tree"], arrays, 0, counter, allow_functions)
+
+
+def _decode_arrays(table: Any, data: memoryview) -> list[np.ndarray]:
+    if not isinstance(table, list) or len(table) > MAX_ARRAYS:
+        raise WireError("bad array table")
+    arrays, offset = [], 0
+    for entry in table:
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape"}:
+            raise WireError("bad array entry")
+        dtype_str, shape = entry["dtype"], entry["shape"]
+        if dtype_str not in _ALLOWED_DTYPES:
+            raise WireError(f"dtype {dtype_str!r} is not allowed")
+        if (not isinstance(shape, list) or len(shape) > 32
+                or not all(type(n) is int and 0 <= n for n in shape)):
+            raise WireError(f"bad array shape {shape!r}")
+        dtype = np.dtype(dtype_str)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if offset + nbytes > len(data):
+            raise WireError("array data shorter than its shape says")
+        arrays.append(np.frombuffer(data[offset:offset + nbytes], dtype=dtype).reshape(shape).copy())
+        offset += nbytes
+    if offset != len(data):
+        raise WireError("trailing bytes after the arrays")
+    return arrays
+
+
+def _decode_node(node: Any, arrays: list, depth: int, counter: list, allow_fn: bool) -> Any:
+    counter[0] += 1
+    if counter[0] > MAX_NODES or depth > MAX_DEPTH:
+        raise WireError("value too large or too deeply nested")
+    if node is None or isinstance(node, (bool, float)):
+        return node
+    if isinstance(node, str):
+        if len(node) > MAX_STR:
+            raise WireError("string too long")
+        return node
+    if not isinstance(node, dict) or len(node) not in (1, 2):
+        raise WireError(f"unexpected node {type(node).__name__}")
+    if "$int" in node and len(node) == 1:
+        text = node["$int"]
+        if not isinstance(text, str) or len(text) > 400:
+            raise WireError("bad integer")
+        return int(text)
+    if "$float" in node and len(node) == 1:
+        if node["$float"] not in ("nan", "inf", "-inf"):
+            raise WireError("bad float")
+        return float(node["$float"])
+    if "$nd" in node and len(node) == 1:
+        index = node["$nd"]
+        if type(index) is not int or not 0 <= index < len(arrays):
+            raise WireError("bad array reference")
+        return arrays[index]
+    if "$list" in node or "$tuple" in node:
+        items = node.get("$list", node.get("$tuple"))
+        if len(node) != 1 or not isinstance(items, list):
+            raise WireError("bad sequence")
+        decoded = [_decode_node(v, arrays, depth + 1, counter, allow_fn) for v in items]
+        return decoded if "$list" in node else tuple(decoded)
+    if "$dict" in node and len(node) == 1:
+        out = {}
+        for pair in node["$dict"] if isinstance(node["$dict"], list) else [None]:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise WireError("bad dict entry")
+            out[pair[0]] = _decode_node(pair[1], arrays, depth + 1, counter, allow_fn)
+        return out
+    if "$fn" in node and allow_fn and set(node) == {"$fn", "params"}:
+        params = _decode_node(node["params"], arrays, depth + 1, counter, allow_fn)
+        return FunctionSpec(str(node["$fn"]), **params)
+    raise WireError(f"unexpected node with keys {sorted(node)[:3]}")
