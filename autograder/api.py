@@ -14,7 +14,8 @@ DEFAULT_SANDBOX = "subprocess"
 
 
 def grade(*, assignment_id: str, submission: Path, public_only: bool = False,
-          sandbox: str = DEFAULT_SANDBOX, registry: Registry | None = None) -> dict[str, Any]:
+          sandbox: str = DEFAULT_SANDBOX, device: str = "cpu",
+          registry: Registry | None = None) -> dict[str, Any]:
     """Grade one submission and return its validated results document."""
     from autograder.grading import grade_submission
 
@@ -23,11 +24,29 @@ def grade(*, assignment_id: str, submission: Path, public_only: bool = False,
     backend = registry.sandbox(sandbox)
     try:
         result = grade_submission(assignment=assignment, submission=Path(submission),
-                                  sandbox=backend, public_only=public_only)
+                                  sandbox=backend, public_only=public_only, device=device)
     finally:
         backend.close()
     validate_result(result, source="the result just computed")
     return result
+
+
+def selftest(*, assignment_ids: list[str] | None = None, sandbox: str = DEFAULT_SANDBOX,
+             registry: Registry | None = None) -> list:
+    """Run the assignment-author checks (see :mod:`autograder.selftest`) and return their rows."""
+    from autograder.selftest import selftest_assignment
+
+    registry = registry or get_registry()
+    ids = assignment_ids or sorted(registry.assignments)
+    assignments = [registry.assignment(i) for i in ids]
+    rows = []
+    for assignment in assignments:
+        backend = registry.sandbox(sandbox)
+        try:
+            rows += selftest_assignment(assignment=assignment, sandbox=backend)
+        finally:
+            backend.close()
+    return rows
 
 
 def write_result(result: dict[str, Any], path: Path) -> None:
@@ -72,4 +91,4 @@ def validate_file(*, path: Path) -> dict[str, Any]:
     return load_result(Path(path))
 
 
-__all__ = ["describe", "grade", "validate_file", "write_result", "write_stub"]
+__all__ = ["describe", "grade", "selftest", "validate_file", "write_result", "write_stub"]

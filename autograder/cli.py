@@ -94,13 +94,15 @@ def stub(assignment: str, output: Path, force: bool) -> None:
 @click.option("--public-only", is_flag=True, help="Run the public tests only.")
 @click.option("--sandbox", default=api.DEFAULT_SANDBOX, show_default=True,
               help="The sandbox backend that runs the submission.")
+@click.option("--device", default="cpu", show_default=True,
+              help="Where torch references compute expected values (cpu, cuda, cuda:N).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
               help=f"Exit with code {EXIT_BELOW_THRESHOLD} when the score is below PCT percent.")
 def grade(assignment: str, submission: Path, json_path: str | None, public_only: bool,
-          sandbox: str, fail_under: float | None) -> None:
+          sandbox: str, device: str, fail_under: float | None) -> None:
     """Grade SUBMISSION (a .py file or a folder) for ASSIGNMENT and print a table."""
     result = api.grade(assignment_id=assignment, submission=submission,
-                       public_only=public_only, sandbox=sandbox)
+                       public_only=public_only, sandbox=sandbox, device=device)
     from autograder.results import dump, render_table
 
     if json_path == "-":
@@ -124,6 +126,19 @@ def validate(results: Path) -> None:
     document = api.validate_file(path=results)
     click.echo(f"{results}: valid (schema_version {document['schema_version']}, "
                f"score {document['score']:g}/{document['max_score']:g})")
+
+
+@cli.command()
+@click.argument("assignments", nargs=-1)
+@click.option("--sandbox", default=api.DEFAULT_SANDBOX, show_default=True)
+def selftest(assignments: tuple[str, ...], sandbox: str) -> None:
+    """Check ASSIGNMENTS (default: all): reference 100, stub 0, mutants caught, determinism."""
+    from autograder.selftest import render_rows
+
+    rows = api.selftest(assignment_ids=list(assignments), sandbox=sandbox)
+    click.echo(render_rows(rows))
+    if not rows or not all(row.ok for row in rows):
+        sys.exit(1)
 
 
 @cli.command()

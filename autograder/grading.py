@@ -12,7 +12,7 @@ from typing import Any
 
 from autograder.assignment import Assignment
 from autograder.compare import CheckFailure, values_match
-from autograder.errors import SubmissionError
+from autograder.errors import GraderError, SubmissionError
 from autograder.mutants import Mutant, load_mutants, mutant_module
 from autograder.proxy import LocalSubmission, StudentCallError, SubmissionProxy
 from autograder.results import build_result
@@ -132,8 +132,28 @@ def run_case(case: Case, session: Session, reference: Any,
                       seconds, mistake)
 
 
+def configure_reference(reference: Any, device: str) -> None:
+    """Point a reference that declares ``DEVICE`` at ``device`` ("cpu", "cuda", "cuda:1")."""
+    if device == "cpu":
+        if hasattr(reference, "DEVICE"):
+            reference.DEVICE = "cpu"
+        return
+    if not hasattr(reference, "DEVICE"):
+        raise GraderError(f"the reference {reference.__name__} runs on the CPU only "
+                          f"(it has no DEVICE setting); drop --device {device}")
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GraderError(f"--device {device} asked for, but torch sees no CUDA device here")
+    # TF32 would make GPU expected values disagree with float64 CPU ones.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    reference.DEVICE = device
+
+
 def grade_submission(*, assignment: Assignment, submission: Path, sandbox: Sandbox,
-                     public_only: bool = False, fingerprint: bool = True) -> dict[str, Any]:
+                     public_only: bool = False, fingerprint: bool = True,
+                     device: str = "cpu") -> dict[str, Any]:
     """Grade ``submission`` and return a results document (see ``result.v1.json``).
 
     A student's wrong answer, exception, timeout or attack is a failed test in
@@ -143,6 +163,7 @@ def grade_submission(*, assignment: Assignment, submission: Path, sandbox: Sandb
     digest = submission_digest(path)
     cases = assignment.cases(public_only=public_only)
     reference = assignment.reference_module()
+    configure_reference(reference, device)
     fingerprinter = Fingerprinter(assignment, reference) if fingerprint else None
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
@@ -152,4 +173,4 @@ def grade_submission(*, assignment: Assignment, submission: Path, sandbox: Sandb
     return build_result(assignment=assignment, submission=path, digest=digest,
                         cases=[r.as_json() for r in results], started_at=started_at,
                         seconds=time.perf_counter() - start, public_only=public_only,
-                        sandbox=sandbox)
+                        sandbox=sandbox, device=device)

@@ -20,8 +20,9 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def environment() -> dict[str, Any]:
+def environment(device: str = "cpu") -> dict[str, Any]:
     return {
+        "device": device,
         "python": platform.python_version(),
         "numpy": _version("numpy") or "unknown",
         "torch": _version("torch"),
@@ -31,7 +32,8 @@ def environment() -> dict[str, Any]:
 
 
 def build_result(*, assignment, submission: Path, digest: str, cases: list[dict],
-                 started_at: str, seconds: float, public_only: bool, sandbox) -> dict[str, Any]:
+                 started_at: str, seconds: float, public_only: bool, sandbox,
+                 device: str = "cpu") -> dict[str, Any]:
     score = round(sum(c["score"] for c in cases), 6)
     max_score = round(sum(c["max_score"] for c in cases), 6)
     passed = sum(c["status"] == "passed" for c in cases)
@@ -49,7 +51,7 @@ def build_result(*, assignment, submission: Path, digest: str, cases: list[dict]
         "output": summary,
         "started_at": started_at,
         "public_only": public_only,
-        "environment": environment(),
+        "environment": environment(device),
         "sandbox": {"backend": sandbox.name, "layers": list(sandbox.layers())},
         "tests": cases,
     }
