@@ -64,10 +64,20 @@ class SubmissionProxy:
     """Attribute access gives a callable that runs the student's function in the worker."""
 
     def __init__(self, session: Session, *, timeout_s: float | None = None,
-                 observer: CallObserver | None = None) -> None:
+                 observer: CallObserver | None = None, opaque: tuple[int, ...] = ()) -> None:
         self._session = session
         self._timeout_s = timeout_s
         self._observer = observer
+        self._opaque = opaque
+
+    def keeping(self, *positions: int) -> SubmissionProxy:
+        """The same proxy, but items ``positions`` of a returned tuple stay in the worker.
+
+        ``Y_hat, cache = sub.keeping(1).forward(params, X)`` leaves the student's
+        cache opaque; ``sub.backward(params, cache, labels)`` hands it back.
+        """
+        return SubmissionProxy(self._session, timeout_s=self._timeout_s,
+                               observer=self._observer, opaque=positions)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -76,7 +86,8 @@ class SubmissionProxy:
         def call(*args: Any, **kwargs: Any) -> Any:
             if self._observer is not None:
                 self._observer(name)
-            outcome = self._session.call(name, args, kwargs, timeout_s=self._timeout_s)
+            outcome = self._session.call(name, args, kwargs, timeout_s=self._timeout_s,
+                                         opaque=self._opaque)
             if not outcome.ok:
                 raise StudentCallError(name, outcome)
             return outcome.value
@@ -88,8 +99,34 @@ class SubmissionProxy:
 class LocalSubmission:
     """Trusted code (reference or mutant) called in-process, with wire-shaped results."""
 
-    def __init__(self, namespace: Any) -> None:
+    def __init__(self, namespace: Any, opaque: tuple[int, ...] = ()) -> None:
         self._namespace = namespace
+        self._opaque = opaque
+        self._kept: dict[int, Any] = {}
+
+    def keeping(self, *positions: int) -> LocalSubmission:
+        twin = LocalSubmission(self._namespace, positions)
+        twin._kept = self._kept
+        return twin
+
+    def _keep(self, value: Any) -> Any:
+        if not self._opaque:
+            return value
+        items = list(value)
+        for position in self._opaque:
+            ident = len(self._kept) + 1
+            self._kept[ident] = items[position]
+            items[position] = transport.Handle(ident)
+        return tuple(items)
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, transport.Handle):
+            return self._kept[value.ident]
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        return value
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -101,9 +138,9 @@ class LocalSubmission:
             if not callable(function):
                 raise StudentCallError(name, CallOutcome(False, kind="missing",
                                                          message=f"{name} is not defined"))
-            args, kwargs = materialise(copy.deepcopy((args, kwargs)))
+            args, kwargs = materialise(copy.deepcopy(self._resolve((args, kwargs))))
             try:
-                value = to_plain(function(*args, **kwargs))
+                value = to_plain(self._keep(function(*args, **kwargs)))
                 return transport.decode(transport.encode(value)[4:])
             except (ReturnTypeError, transport.WireError) as exc:
                 raise StudentCallError(name, CallOutcome(False, kind="return_type",

@@ -53,6 +53,22 @@ class FunctionSpec:
         return f"FunctionSpec({self.kind!r})"
 
 
+class Handle:
+    """A value the worker keeps (say, a student's opaque ``cache``); only its id travels."""
+
+    def __init__(self, ident: int) -> None:
+        self.ident = ident
+
+    def __repr__(self) -> str:
+        return f"Handle({self.ident})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Handle) and other.ident == self.ident
+
+    def __hash__(self) -> int:
+        return hash(("Handle", self.ident))
+
+
 def encode(value: Any) -> bytes:
     """Encode ``value`` (plain numbers, strings, arrays, lists, tuples, str-keyed dicts)."""
     blobs: list[bytes] = []
@@ -90,6 +106,8 @@ def _encode_node(value: Any, blobs: list, table: list, depth: int) -> Any:
         if not all(isinstance(k, str) for k in value):
             raise WireError("only dicts with string keys can be sent")
         return {"$dict": [[k, _encode_node(v, blobs, table, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, Handle):
+        return {"$handle": int(value.ident)}
     if isinstance(value, FunctionSpec):
         return {"$fn": value.kind, "params": _encode_node(value.params, blobs, table, depth + 1)}
     raise WireError(f"values of type {type(value).__name__} cannot be sent")
@@ -138,7 +156,7 @@ def _decode_arrays(table: Any, data: memoryview) -> list[np.ndarray]:
         nbytes = math.prod(shape) * dtype.itemsize
         if offset + nbytes > len(data):
             raise WireError("array data shorter than its shape says")
-        arrays.append(np.frombuffer(data[offset:offset + nbytes], dtype=dtype).reshape(shape).copy())
+        arrays.append(np.frombuffer(data[offset:offset + nbytes], dtype=dtype).reshape(tuple(shape)).copy())
         offset += nbytes
     if offset != len(data):
         raise WireError("trailing bytes after the arrays")
@@ -184,6 +202,10 @@ def _decode_node(node: Any, arrays: list, depth: int, counter: list, allow_fn: b
                 raise WireError("bad dict entry")
             out[pair[0]] = _decode_node(pair[1], arrays, depth + 1, counter, allow_fn)
         return out
+    if "$handle" in node and len(node) == 1:
+        if type(node["$handle"]) is not int:
+            raise WireError("bad handle")
+        return Handle(node["$handle"])
     if "$fn" in node and allow_fn and set(node) == {"$fn", "params"}:
         params = _decode_node(node["params"], arrays, depth + 1, counter, allow_fn)
         return FunctionSpec(str(node["$fn"]), **params)

@@ -65,9 +65,17 @@ def _build_function(spec: transport.FunctionSpec):
     raise ValueError(f"unknown function kind {spec.kind!r}")
 
 
+_KEPT: dict[int, Any] = {}
+
+
 def materialise(value: Any) -> Any:
     if isinstance(value, transport.FunctionSpec):
         return _build_function(value)
+    if isinstance(value, transport.Handle):
+        if value.ident not in _KEPT:
+            raise ReturnTypeError("an opaque value from an earlier call is gone (the process "
+                                  "running your code was restarted)")
+        return _KEPT[value.ident]
     if isinstance(value, list):
         return [materialise(v) for v in value]
     if isinstance(value, tuple):
@@ -104,6 +112,8 @@ def to_plain(value: Any, where: str = "the return value") -> Any:
         if tensor.dtype in (torch.bfloat16,):
             tensor = tensor.float()
         return tensor.numpy().copy()
+    if kind is transport.Handle:
+        return value
     if kind in (list, tuple):
         items = [to_plain(v, f"item {i} of {where}") for i, v in enumerate(value)]
         return items if kind is list else tuple(items)
@@ -215,6 +225,21 @@ def serve(submission: Path, read_fd: int, write_fd: int, forbidden: list[str]) -
         channel.send(_answer(module, request, workdir))
 
 
+def _keep_opaque(value: Any, positions, name: str) -> Any:
+    """Keep the items at ``positions`` of a returned tuple here; send handles instead."""
+    if not positions:
+        return value
+    if type(value) not in (tuple, list) or max(positions) >= len(value):
+        raise ReturnTypeError(f"{name} should return a tuple of at least {max(positions) + 1} "
+                              f"items; it returned {type(value).__name__}")
+    items = list(value)
+    for position in positions:
+        ident = len(_KEPT) + 1
+        _KEPT[ident] = items[position]
+        items[position] = transport.Handle(ident)
+    return tuple(items)
+
+
 def _answer(module, request: dict, workdir: str) -> dict:
     name = request["fn"]
     seq = request["seq"]
@@ -226,6 +251,7 @@ def _answer(module, request: dict, workdir: str) -> dict:
         args = materialise(request["args"])
         kwargs = materialise(request["kwargs"])
         value = function(*args, **kwargs)
+        value = _keep_opaque(value, request.get("opaque", ()), name)
         plain = to_plain(value, f"the value returned by {name}")
     except ReturnTypeError as exc:
         return {"ok": False, "seq": seq, "kind": "return_type", "message": str(exc)}

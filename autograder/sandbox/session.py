@@ -159,8 +159,13 @@ class Session:
         return ready
 
     def call(self, function: str, args: tuple = (), kwargs: dict | None = None, *,
-             timeout_s: float | None = None) -> CallOutcome:
-        """Run ``function(*args, **kwargs)`` in the worker and return what came of it."""
+             timeout_s: float | None = None, opaque: tuple[int, ...] = ()) -> CallOutcome:
+        """Run ``function(*args, **kwargs)`` in the worker and return what came of it.
+
+        :param opaque: positions in a returned tuple that stay in the worker; the
+            value carries a :class:`~autograder.transport.Handle` there instead,
+            which later calls may pass back as an argument.
+        """
         if self._import_failure is not None:
             return self._import_failure
         if self._worker is None:
@@ -170,7 +175,8 @@ class Session:
                 self._import_failure = failure
                 return failure
         self._seq += 1
-        request = {"fn": function, "seq": self._seq, "args": list(args), "kwargs": kwargs or {}}
+        request = {"fn": function, "seq": self._seq, "args": list(args), "kwargs": kwargs or {},
+                   "opaque": list(opaque)}
         outcome = self._exchange(request, timeout_s or self.limits.call_timeout_s,
                                  f"{function}()")
         if outcome.seq != self._seq and outcome.kind not in ("timeout", "output", "crash", "protocol"):
