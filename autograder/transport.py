@@ -91,7 +91,8 @@ def _encode_node(value: Any, blobs: list, table: list, depth: int) -> Any:
     if isinstance(value, np.generic):
         return _encode_node(np.asarray(value), blobs, table, depth)
     if isinstance(value, np.ndarray):
-        array = np.ascontiguousarray(value)
+        # not ascontiguousarray: it turns a 0-d array (a scalar) into shape (1,)
+        array = value if value.flags.c_contiguous else value.copy(order="C")
         if array.dtype.byteorder == ">":
             array = array.astype(array.dtype.newbyteorder("<"))
         if array.dtype.str not in _ALLOWED_DTYPES:
@@ -156,7 +157,8 @@ def _decode_arrays(table: Any, data: memoryview) -> list[np.ndarray]:
         nbytes = math.prod(shape) * dtype.itemsize
         if offset + nbytes > len(data):
             raise WireError("array data shorter than its shape says")
-        arrays.append(np.frombuffer(data[offset:offset + nbytes], dtype=dtype).reshape(tuple(shape)).copy())
+        chunk = data[offset:offset + nbytes]
+        arrays.append(np.frombuffer(chunk, dtype=dtype).reshape(tuple(shape)).copy())
         offset += nbytes
     if offset != len(data):
         raise WireError("trailing bytes after the arrays")
