@@ -73,8 +73,8 @@ def _nonfinite_failure(label: str, got: np.ndarray, expected: np.ndarray) -> Non
     bad = ~np.isfinite(got) & ~(np.isnan(got) & np.isnan(expected)) & ~(got == expected)
     if np.any(bad):
         index = tuple(np.argwhere(bad)[0])
-        raise CheckFailure(f"{label} contains {got[index]}{_fmt_index(index)} where "
-                           f"{expected[index]!r} was expected", label)
+        raise CheckFailure(f"{label} contains {float(got[index])}{_fmt_index(index)} where "
+                           f"{float(expected[index])!r} was expected", label)
 
 
 def assert_close(label: str, got: Any, expected: Any, *, rtol: float, atol: float) -> None:
@@ -98,7 +98,8 @@ def assert_close(label: str, got: Any, expected: Any, *, rtol: float, atol: floa
     where = f"{count} of {bad.size} values differ" if bad.size > 1 else "the value differs"
     raise CheckFailure(
         f"{label}: {where}; largest error {float(error[index]):.3g}{_fmt_index(index)} "
-        f"(got {got_array[index]!r}, expected {expected_array[index]!r}); largest relative "
+        f"(got {float(got_array[index])!r}, expected {float(expected_array[index])!r}); "
+        f"largest relative "
         f"error {max_rel:.3g}; tolerance rtol={rtol:g}, atol={atol:g}", label)
 
 

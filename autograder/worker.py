@@ -97,7 +97,7 @@ def to_plain(value: Any, where: str = "the return value") -> Any:
     a message rather than converted.
     """
     kind = type(value)
-    if value is None or kind in (bool, int, float):
+    if value is None or kind in (bool, int, float, str):
         return value
     if isinstance(value, np.generic) and kind.__module__ == "numpy":
         return np.asarray(value)
