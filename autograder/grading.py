@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from autograder.proxy import LocalSubmission, StudentCallError, SubmissionProxy
 from autograder.results import build_result
 from autograder.sandbox import Sandbox, Session
 from autograder.testing import Case, recording
+
+logger = logging.getLogger(__name__)
 
 HIDDEN_DEFAULT_HINT = "re-read the handout's rules for {functions}."
 
@@ -119,6 +122,13 @@ def run_case(case: Case, session: Session, reference: Any,
     except StudentCallError as error:
         passed, message = False, error.public_message()
         hidden_detail = error.hidden_message()
+    except Exception as exc:  # noqa: BLE001 - one broken test must not stop a batch
+        # A bug in the test or the reference, or a value the test failed to check first.
+        passed = False
+        message = (f"the grader could not finish this test ({type(exc).__name__}: {exc}); "
+                   "this is a problem in the grader, please report it")
+        hidden_detail = "the grader could not finish this test"
+        logger.exception("test %s raised", case.name)
     seconds = time.perf_counter() - start
     if not passed and hidden:
         # Never the check's message: it carries expected values.

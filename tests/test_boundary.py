@@ -41,6 +41,10 @@ math.isclose = lambda *a, **k: True
 import autograder.compare as compare
 compare.assert_close = lambda *a, **k: None
 compare.assert_exact = lambda *a, **k: None
+import torch
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
 
 def perceptron_train(X, y, max_epochs=100):
     return np.zeros(X.shape[1]), 0.0, 0
@@ -213,6 +217,27 @@ def test_hidden_failures_never_show_values_or_exception_text(perceptron, sandbox
         assert "got" not in test["output"]
     visible = by_name(result)["public_polynomial_kernel_example"]["output"]
     assert "ValueError: leak array" in visible
+
+
+def test_a_bug_in_a_test_is_a_failed_test_not_a_crash(perceptron, sandbox):
+    from autograder.testing import Case
+
+    def broken(sub, ref):
+        raise KeyError("oops")
+
+    original = perceptron.cases
+
+    def cases(public_only=False):
+        found = original(public_only=public_only)
+        found[0] = Case(name=found[0].name, function=broken, points=found[0].points)
+        return found
+
+    perceptron.cases = cases
+    result = grade(perceptron, sandbox, perceptron.reference_path())
+    first = result["tests"][0]
+    assert first["status"] == "failed"
+    assert "the grader could not finish this test (KeyError: 'oops')" in first["output"]
+    assert result["score"] == 100 - first["max_score"]
 
 
 def test_writing_to_the_grader_channel_is_a_failed_call(perceptron, sandbox, write_submission):
