@@ -88,8 +88,15 @@ class Fingerprinter:
         return [(m, LocalSubmission(mutant_module(path, m))) for m in mutants]
 
     def match(self, case: Case, failure: CheckFailure) -> str | None:
+        """The hint of a mutant whose value at the failing check is the student's.
+
+        A mutant that first fails at that same check is preferred: another one may
+        reach it with an equal value only after failing earlier.
+        """
         if not case.fingerprint or failure.tolerance is None:
             return None
+        rtol, atol = failure.tolerance
+        fallback = None
         for mutant, local in self._mutants:
             with recording() as record:
                 try:
@@ -97,12 +104,13 @@ class Fingerprinter:
                 except Exception:  # noqa: BLE001 - a mutant may break later checks
                     pass
             seen = record.values.get(failure.label)
-            if seen is None:
+            if seen is None or not values_match(failure.got, seen[0], rtol=max(rtol, 1e-9),
+                                                atol=max(atol, 1e-12)):
                 continue
-            rtol, atol = failure.tolerance
-            if values_match(failure.got, seen[0], rtol=max(rtol, 1e-9), atol=max(atol, 1e-12)):
+            if record.first_failure == failure.label:
                 return mutant.hint
-        return None
+            fallback = fallback or mutant.hint
+        return fallback
 
 
 def run_case(case: Case, session: Session, reference: Any,

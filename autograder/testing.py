@@ -71,6 +71,7 @@ class Recording:
     """Values seen at each check label while replaying a test against a mutant."""
 
     values: dict[str, tuple[Any, float, float]] = field(default_factory=dict)
+    first_failure: str | None = None
 
 
 _recording: contextvars.ContextVar[Recording | None] = contextvars.ContextVar(
@@ -88,40 +89,42 @@ def recording() -> Iterator[Recording]:
         _recording.reset(token)
 
 
-def check(label: str, got: Any, expected: Any, *, rtol: float, atol: float) -> None:
-    """Fail unless ``got`` has ``expected``'s shape and is within ``atol + rtol*|expected|``."""
+def _verify(label: str, got: Any, tolerance: tuple[float, float],
+            assertion: Callable[[], None]) -> None:
+    """Run ``assertion``; when replaying a mutant, record instead of failing."""
     record = _recording.get()
-    if record is not None:
-        record.values[label] = (got, rtol, atol)
+    if record is None:
+        try:
+            assertion()
+        except CheckFailure as failure:
+            failure.got, failure.tolerance = got, tolerance
+            raise
         return
     try:
-        assert_close(label, got, expected, rtol=rtol, atol=atol)
-    except CheckFailure as failure:
-        failure.got, failure.tolerance = got, (rtol, atol)
-        raise
+        assertion()
+    except CheckFailure:
+        if record.first_failure is None:
+            record.first_failure = label
+    record.values[label] = (got, *tolerance)
+
+
+def check(label: str, got: Any, expected: Any, *, rtol: float, atol: float) -> None:
+    """Fail unless ``got`` has ``expected``'s shape and is within ``atol + rtol*|expected|``."""
+    _verify(label, got, (rtol, atol),
+            lambda: assert_close(label, got, expected, rtol=rtol, atol=atol))
 
 
 def check_exact(label: str, got: Any, expected: Any) -> None:
     """Fail unless ``got`` equals ``expected`` exactly (integers, labels, masks, shapes)."""
-    record = _recording.get()
-    if record is not None:
-        record.values[label] = (got, 0.0, 0.0)
-        return
-    try:
-        assert_exact(label, got, expected)
-    except CheckFailure as failure:
-        failure.got, failure.tolerance = got, (0.0, 0.0)
-        raise
+    _verify(label, got, (0.0, 0.0), lambda: assert_exact(label, got, expected))
 
 
 def check_true(label: str, condition: bool, message: str) -> None:
     """Fail with ``message`` unless ``condition`` (a property, not a value comparison)."""
-    record = _recording.get()
-    if record is not None:
-        record.values[label] = (float(bool(condition)), 0.0, 0.0)
-        return
-    if not condition:
-        raise CheckFailure(f"{label}: {message}", label)
+    def assertion() -> None:
+        if not condition:
+            raise CheckFailure(f"{label}: {message}", label)
+    _verify(label, float(bool(condition)), (0.0, 0.0), assertion)
 
 
 def unpack(value: Any, count: int, what: str) -> tuple:
@@ -133,37 +136,41 @@ def unpack(value: Any, count: int, what: str) -> tuple:
     return tuple(value)
 
 
+# What a call did, as a number, so raise-type mistakes can be matched to mutants too.
+_RETURNED, _RAISED_AS_EXPECTED, _WRONG_MESSAGE, _OTHER_EXCEPTION = 0.0, 1.0, 2.0, 3.0
+
+
 @contextlib.contextmanager
 def expect_raises(exception: type[BaseException], what: str, *,
                   match: str | None = None) -> Iterator[None]:
     """Pass only if the block's student call raises ``exception`` (or a subclass).
 
-    :param what: the call as the student would write it, for messages.
+    :param what: the call as the student would write it, for messages; also the check's label.
     :param match: a substring the exception message must contain.
     """
     wanted = f"{exception.__module__}.{exception.__qualname__}"
-    record = _recording.get()
     try:
         yield
     except StudentCallError as error:
-        raised = wanted in error.exception_names
-        if record is not None:
-            record.values[what] = (float(raised), 0.0, 0.0)
-            return
-        if not error.exception_names:
-            raise
-        if not raised:
-            raise CheckFailure(f"{what} raised {error.outcome.message}; expected "
-                               f"{exception.__name__}", what) from None
-        if match is not None and match not in error.outcome.message:
-            raise CheckFailure(f"{what} raised {error.outcome.message}; expected its "
-                               f"message to contain {match!r}", what) from None
-        return
-    if record is not None:
-        record.values[what] = (0.0, 0.0, 0.0)
-        return
-    raise CheckFailure(f"{what} returned normally; expected it to raise "
-                       f"{exception.__name__}", what)
+        if not error.exception_names and _recording.get() is None:
+            raise  # a timeout or crash: report it as such
+        message = error.outcome.message
+        if wanted not in error.exception_names:
+            outcome, failure = _OTHER_EXCEPTION, (f"{what} raised {message}; expected "
+                                                  f"{exception.__name__}")
+        elif match is not None and match not in message:
+            outcome, failure = _WRONG_MESSAGE, (f"{what} raised {message}; expected its "
+                                                f"message to contain {match!r}")
+        else:
+            outcome, failure = _RAISED_AS_EXPECTED, ""
+    else:
+        outcome, failure = _RETURNED, (f"{what} returned normally; expected it to raise "
+                                       f"{exception.__name__}")
+
+    def assertion() -> None:
+        if failure:
+            raise CheckFailure(failure, what)
+    _verify(what, outcome, (0.0, 0.0), assertion)
 
 
 def float_array(value: Any, label: str):
