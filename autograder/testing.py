@@ -30,7 +30,7 @@ from autograder.compare import CheckFailure, assert_close, assert_exact, as_floa
 from autograder.proxy import StudentCallError
 from autograder.transport import FunctionSpec
 
-__all__ = ["Case", "CheckFailure", "FunctionSpec", "case", "check", "check_exact",
+__all__ = ["Case", "CheckFailure", "FunctionSpec", "as_callable", "case", "check", "check_exact",
            "check_true", "expect_raises", "unpack"]
 
 
@@ -171,6 +171,13 @@ def expect_raises(exception: type[BaseException], what: str, *,
         if failure:
             raise CheckFailure(failure, what)
     _verify(what, outcome, (0.0, 0.0), assertion)
+
+
+def as_callable(spec: FunctionSpec) -> Callable:
+    """The callable the worker builds from ``spec``, for computing expected values with it."""
+    from autograder.worker import materialise
+
+    return materialise(spec)
 
 
 def float_array(value: Any, label: str):
