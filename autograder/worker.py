@@ -100,7 +100,8 @@ def to_plain(value: Any, where: str = "the return value") -> Any:
     if value is None or kind in (bool, int, float, str):
         return value
     if isinstance(value, np.generic) and kind.__module__ == "numpy":
-        return np.asarray(value)
+        # A plain number travels inline; thousands of 0-d arrays would not.
+        return value.item() if value.dtype.kind in "biuf" else np.asarray(value)
     if kind is np.ndarray:
         if value.dtype.kind not in "biufc":
             raise ReturnTypeError(f"{where} is an array of dtype {value.dtype}; "
@@ -206,7 +207,13 @@ def serve(submission: Path, read_fd: int, write_fd: int, forbidden: list[str]) -
     """Import the submission, report readiness, then answer calls until EOF."""
     channel = _Channel(read_fd, write_fd)
     workdir = str(submission.parent if submission.is_file() else submission)
-    sys.meta_path.insert(0, _ForbiddenImportFinder([*forbidden, *_ALWAYS_FORBIDDEN], set(forbidden)))
+    blocked = [*forbidden, *_ALWAYS_FORBIDDEN]
+    # A warm parent may have imported a forbidden module already: drop it, so that
+    # the submission's import goes through the finder and is refused.
+    for name in list(sys.modules):
+        if any(name == b or name.startswith(b + ".") for b in blocked):
+            del sys.modules[name]
+    sys.meta_path.insert(0, _ForbiddenImportFinder(blocked, set(forbidden)))
     try:
         module = _import_submission(submission)
     except BaseException as exc:  # noqa: BLE001 - SystemExit at import is a student error too

@@ -287,3 +287,22 @@ def test_inputs_are_fresh_copies(sandbox, write_submission):
     with sandbox.open(path, forbidden=[], limits=Limits()) as session:
         assert session.call("scribble", (data,)).value is True
     assert np.array_equal(data, np.zeros(3))
+
+
+def test_long_lists_of_numpy_scalars_come_back(sandbox, write_submission):
+    path = write_submission("import numpy as np\ndef labels(n):\n"
+                            "    return list(np.arange(n) % 3) + [np.float32(0.5), np.bool_(True)]\n")
+    with sandbox.open(path, forbidden=[], limits=Limits()) as session:
+        outcome = session.call("labels", (6000,))
+    assert outcome.ok, outcome.message
+    assert len(outcome.value) == 6002 and outcome.value[:4] == [0, 1, 2, 0]
+    assert outcome.value[-2:] == [0.5, True]
+
+
+def test_a_forbidden_module_already_imported_by_the_worker_is_still_refused(sandbox,
+                                                                          write_submission):
+    # numpy.linalg is imported by the worker itself before any submission runs.
+    path = write_submission("import numpy.linalg\ndef f():\n    return 1\n")
+    with sandbox.open(path, forbidden=["numpy.linalg"], limits=Limits()) as session:
+        outcome = session.call("f")
+    assert outcome.kind == "import" and "is forbidden in this assignment" in outcome.message
