@@ -70,7 +70,9 @@ def _check_shape(label: str, got: np.ndarray, expected: np.ndarray) -> None:
 
 
 def _nonfinite_failure(label: str, got: np.ndarray, expected: np.ndarray) -> None:
-    bad = ~np.isfinite(got) & ~(np.isnan(got) & np.isnan(expected)) & ~(got == expected)
+    # Either side: a finite value where NaN or inf was expected passes no tolerance test.
+    bad = ((~np.isfinite(got) | ~np.isfinite(expected)) & ~(np.isnan(got) & np.isnan(expected))
+           & ~(got == expected))
     if np.any(bad):
         index = tuple(np.argwhere(bad)[0])
         raise CheckFailure(f"{label} contains {float(got[index])}{_fmt_index(index)} where "

@@ -69,3 +69,12 @@ def test_values_match_is_a_predicate():
     assert values_match(np.ones(2), (1.0, 1.0), rtol=0, atol=0)
     assert not values_match(np.ones(2), np.ones(3), rtol=1, atol=1)
     assert not values_match("x", np.ones(1), rtol=1, atol=1)
+
+
+def test_finite_value_where_nan_or_inf_expected_fails():
+    # A mutant that returns NaN must not match every wrong answer in fingerprinting.
+    assert "where nan was expected" in failure(assert_close, "x", np.array([0.5, 1.0]),
+                                               np.array([np.nan, 1.0]), rtol=1e9, atol=1e9)
+    failure(assert_close, "x", np.array([0.5]), np.array([np.inf]), rtol=1, atol=1)
+    assert not values_match(np.array([0.5]), np.array([np.nan]), rtol=1e-9, atol=1e-12)
+    assert values_match(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), rtol=0, atol=0)
