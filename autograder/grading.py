@@ -25,6 +25,8 @@ from autograder.testing import Case, recording
 
 logger = logging.getLogger(__name__)
 
+_REPORTED_MUTANTS: set[tuple[str, str]] = set()
+
 HIDDEN_DEFAULT_HINT = "re-read the handout's rules for {functions}."
 
 
@@ -88,7 +90,18 @@ class Fingerprinter:
         if not mutants:
             return []
         path = self.assignment.reference_path()
-        return [(m, LocalSubmission(mutant_module(path, m))) for m in mutants]
+        usable = []
+        for mutant in mutants:
+            try:
+                usable.append((mutant, LocalSubmission(mutant_module(path, mutant))))
+            except Exception as exc:  # noqa: BLE001 - feedback is a bonus; grading goes on
+                # selftest reports the broken mutant; grading must not stop for it.
+                key = (self.assignment.id, mutant.name)
+                if key not in _REPORTED_MUTANTS:
+                    _REPORTED_MUTANTS.add(key)
+                    logger.warning("mutant %s of %s is unusable: %s", mutant.name,
+                                   self.assignment.id, exc)
+        return usable
 
     def match(self, case: Case, failure: CheckFailure) -> str | None:
         """The hint of a mutant whose value at the failing check is the student's.

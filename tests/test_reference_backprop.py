@@ -18,14 +18,18 @@ KEYS = ("W_h", "b_h", "W_y", "b_y")
 TOL = {"rtol": 1e-12, "atol": 1e-14}
 
 
-@pytest.fixture(params=["cpu", "cuda"])
-def device(request):
+@pytest.fixture(params=["numpy", "torch-cpu", "cuda"])
+def device(request, monkeypatch):
+    """Which path of the reference runs; returns the device of the independent torch side."""
     if request.param == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA device: torch.cuda.is_available() is False")
     if request.param == "cuda":
         # TF32 matmuls would make the GPU side disagree with float64 NumPy.
         torch.backends.cuda.matmul.allow_tf32 = False
-    return request.param
+        monkeypatch.setattr(ref, "DEVICE", "cuda")
+        return "cuda"
+    monkeypatch.setattr(ref, "TORCH_ON_CPU", request.param == "torch-cpu")
+    return "cpu"
 
 
 def tensor(array, device, **kwargs):
@@ -109,6 +113,24 @@ def test_backward_matches_autograd(device, name):
     assert set(grads) == set(KEYS)
     for key in KEYS:
         np.testing.assert_allclose(grads[key], numpy(p[key].grad), **TOL, err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_torch_path_matches_numpy_path(device, name, monkeypatch):
+    params, X, labels = NETWORKS[name]()
+    Y_hat, cache = ref.forward(params, X)
+    grads = ref.backward(params, cache, labels)
+    loss = ref.cross_entropy(Y_hat, labels)
+    trained = ref.train(X, labels, hidden=4, lr=0.5, epochs=5, seed=2)
+    monkeypatch.setattr(ref, "DEVICE", "cpu")
+    monkeypatch.setattr(ref, "TORCH_ON_CPU", False)
+    np.testing.assert_allclose(Y_hat, ref.forward(params, X)[0], **TOL)
+    np.testing.assert_allclose(loss, ref.cross_entropy(Y_hat, labels), **TOL)
+    for key in KEYS:
+        np.testing.assert_allclose(grads[key], ref.backward(params, cache, labels)[key], **TOL)
+        np.testing.assert_allclose(trained[key],
+                                   ref.train(X, labels, hidden=4, lr=0.5, epochs=5, seed=2)[key],
+                                   rtol=1e-10, atol=1e-12)
 
 
 def test_zero_preactivations_really_hit_the_kink():
