@@ -10,17 +10,28 @@ from autograder.errors import AutograderError
 from autograder.plugins import Registry, get_registry
 from autograder.results import dump, validate_result
 
-DEFAULT_SANDBOX = "subprocess"
+# The fork-server backend with every isolation layer this machine offers
+# (``autograder doctor``); ``subprocess`` is the portable one, ``strict`` the
+# server mode that refuses to grade when a required layer is missing.
+DEFAULT_SANDBOX = "zygote"
 
 
 def grade(*, assignment_id: str, submission: Path, public_only: bool = False,
           sandbox: str = DEFAULT_SANDBOX, device: str = "cpu",
           registry: Registry | None = None) -> dict[str, Any]:
-    """Grade one submission and return its validated results document."""
+    """Grade one submission and return its validated results document.
+
+    ``assignment_id`` may also be a student kit folder (see :mod:`autograder.kit`):
+    its public tests run against recorded reference values.
+    """
     from autograder.grading import grade_submission
+    from autograder.kit import is_kit, load_kit
 
     registry = registry or get_registry()
-    assignment = registry.assignment(assignment_id)
+    if is_kit(assignment_id):
+        assignment, public_only = load_kit(assignment_id), True
+    else:
+        assignment = registry.assignment(assignment_id)
     backend = registry.sandbox(sandbox)
     try:
         result = grade_submission(assignment=assignment, submission=Path(submission),
@@ -84,6 +95,22 @@ def describe(*, assignment_id: str, registry: Registry | None = None) -> dict[st
     }
 
 
+def doctor(*, sandbox: str = DEFAULT_SANDBOX, registry: Registry | None = None) -> dict[str, Any]:
+    """Which isolation layers backend ``sandbox`` has on this machine, and why the others not.
+
+    Returns ``{"backend", "layers": [{"name", "available", "active", "detail",
+    "required"}], "missing_required": [...]}``; a strict backend lists the
+    required layers it lacks instead of refusing.
+    """
+    backend = (registry or get_registry()).sandbox(sandbox)
+    try:
+        rows = [row.as_json() for row in backend.statuses()]
+    finally:
+        backend.close()
+    return {"backend": sandbox, "layers": rows,
+            "missing_required": [r["name"] for r in rows if r["required"] and not r["active"]]}
+
+
 def validate_file(*, path: Path) -> dict[str, Any]:
     """Load and validate a results JSON file; raises MetadataError naming what is wrong."""
     from autograder.results import load_result
@@ -91,4 +118,24 @@ def validate_file(*, path: Path) -> dict[str, Any]:
     return load_result(Path(path))
 
 
-__all__ = ["describe", "grade", "selftest", "validate_file", "write_result", "write_stub"]
+def release(*, assignment_id: str, output: Path, make_zip: bool = False, force: bool = False,
+            registry: Registry | None = None) -> Path:
+    """Build an assignment's student kit in the folder ``output`` (see :mod:`autograder.kit`)."""
+    from autograder.kit import build_kit
+
+    assignment = (registry or get_registry()).assignment(assignment_id)
+    return build_kit(assignment=assignment, output=Path(output), make_zip=make_zip, force=force)
+
+
+def gradescope_zip(*, assignment_id: str, output: Path, hidden_visibility: str = "after_due_date",
+                   registry: Registry | None = None) -> Path:
+    """Write the Gradescope autograder zip of an assignment (see :mod:`autograder.gradescope`)."""
+    from autograder.gradescope.build import build_gradescope_zip
+
+    assignment = (registry or get_registry()).assignment(assignment_id)
+    return build_gradescope_zip(assignment=assignment, output=Path(output),
+                                hidden_visibility=hidden_visibility)
+
+
+__all__ = ["describe", "doctor", "grade", "gradescope_zip", "release", "selftest",
+           "validate_file", "write_result", "write_stub"]

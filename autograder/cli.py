@@ -93,14 +93,27 @@ def stub(assignment: str, output: Path, force: bool) -> None:
               help="Write the results JSON to PATH, or to stdout with '-'.")
 @click.option("--public-only", is_flag=True, help="Run the public tests only.")
 @click.option("--sandbox", default=api.DEFAULT_SANDBOX, show_default=True,
-              help="The sandbox backend that runs the submission.")
+              help="The sandbox backend that runs the submission: zygote (every layer this "
+                   "machine has), strict (refuse to grade without the server layers), "
+                   "subprocess (portable). See `autograder doctor`.")
 @click.option("--device", default="cpu", show_default=True,
               help="Where torch references compute expected values (cpu, cuda, cuda:N).")
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT",
               help=f"Exit with code {EXIT_BELOW_THRESHOLD} when the score is below PCT percent.")
+@click.option("--format", "output_format", type=click.Choice(["table", "github"]),
+              default="table", show_default=True,
+              help="github: also print GitHub Classroom's 'Points X/Y' notices and write "
+                   "$GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when set.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the results as JUnit XML to PATH.")
 def grade(assignment: str, submission: Path, json_path: str | None, public_only: bool,
-          sandbox: str, device: str, fail_under: float | None) -> None:
-    """Grade SUBMISSION (a .py file or a folder) for ASSIGNMENT and print a table."""
+          sandbox: str, device: str, fail_under: float | None, output_format: str,
+          junit_path: Path | None) -> None:
+    """Grade SUBMISSION (a .py file or a folder) for ASSIGNMENT and print a table.
+
+    ASSIGNMENT is an installed assignment's id, or a student kit folder
+    (`autograder release`), which runs the public tests only.
+    """
     result = api.grade(assignment_id=assignment, submission=submission,
                        public_only=public_only, sandbox=sandbox, device=device)
     from autograder.results import dump, render_table
@@ -113,6 +126,15 @@ def grade(assignment: str, submission: Path, json_path: str | None, public_only:
         if json_path:
             api.write_result(result, Path(json_path))
             click.echo(f"results written to {json_path}")
+    if junit_path:
+        from autograder.exporters.junit import to_junit
+
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        junit_path.write_text(to_junit([result]), encoding="utf-8")
+    if output_format == "github":
+        from autograder.exporters import github
+
+        github.publish(result, echo=lambda line: click.echo(line, err=json_path == "-"))
     percent = 100 * result["score"] / result["max_score"] if result["max_score"] else 0.0
     if fail_under is not None and percent < fail_under:
         click.echo(f"score {percent:.1f}% is below --fail-under {fail_under:g}%", err=True)
@@ -150,9 +172,57 @@ def plugins() -> None:
     report = {
         "assignments": {a.id: a.plugin for a in registry.assignments.values()},
         "sandboxes": {name: plugin for name, (plugin, _) in registry.sandboxes.items()},
+        "exporters": {name: plugin for name, (plugin, _) in registry.exporters.items()},
+        "uploaders": {name: plugin for name, (plugin, _) in registry.uploaders.items()},
         "problems": [str(p) for p in registry.problems],
     }
     click.echo(json.dumps(report, indent=2))
+
+
+@cli.command()
+@click.option("--sandbox", default=api.DEFAULT_SANDBOX, show_default=True,
+              help="The backend to check: zygote, strict or subprocess.")
+@click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON.")
+def doctor(sandbox: str, as_json: bool) -> None:
+    """Show each isolation layer of the sandbox: available here, active, and why not.
+
+    Exits with code 1 when a layer that --sandbox strict requires is missing.
+    """
+    report = api.doctor(sandbox=sandbox)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        rows = report["layers"]
+        width = max((len(r["name"]) for r in rows), default=5)
+        click.echo(f"sandbox {report['backend']}")
+        for row in rows:
+            state = "active" if row["active"] else (
+                "available" if row["available"] else "missing")
+            mark = " (required)" if row["required"] else ""
+            click.echo(f"  {row['name']:<{width}}  {state:<9}  {row['detail']}{mark}")
+        if report["missing_required"]:
+            click.echo(f"strict mode would refuse to grade: missing "
+                       f"{', '.join(report['missing_required'])}", err=True)
+    if report["missing_required"]:
+        sys.exit(1)
+
+
+# Batch grading and the gradebook live in autograder/commands/ (each imports only click here).
+from autograder.commands.batch import batch as _batch_command  # noqa: E402
+from autograder.commands.gradebook import gradebook as _gradebook_group  # noqa: E402
+
+cli.add_command(_batch_command)
+cli.add_command(_gradebook_group)
+
+
+# Where grades go: student kits, Gradescope, export formats and LMS uploads.
+from autograder.commands.lms import export as _export_group  # noqa: E402
+from autograder.commands.lms import gradescope as _gradescope_group  # noqa: E402
+from autograder.commands.lms import release as _release_command  # noqa: E402
+from autograder.commands.lms import upload as _upload_group  # noqa: E402
+
+for _command in (_release_command, _gradescope_group, _export_group, _upload_group):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -38,3 +38,23 @@ class SubmissionError(AutograderError):
 
 class GraderError(AutograderError):
     """The grader itself failed: a bug in a test or a reference, never a student's error."""
+
+
+class SandboxError(GraderError):
+    """The sandbox could not start or run a worker (never a student's error)."""
+
+
+class SandboxUnavailableError(SandboxError):
+    """``--sandbox strict`` asked for a layer this machine cannot provide."""
+
+
+class GradebookError(AutograderError):
+    """The gradebook cannot be opened or does not hold what was asked for."""
+
+
+class SourceError(AutograderError):
+    """A batch's SOURCE (folder, zip, roster) cannot be read as submissions."""
+
+
+class UploadError(AutograderError):
+    """An LMS upload cannot start: no token, a wrong address or id, or the LMS refused it."""

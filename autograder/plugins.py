@@ -22,10 +22,12 @@ import pluggy
 from autograder import hookspecs
 from autograder.assignment import Assignment, load_assignment
 from autograder.errors import AutograderError, PluginError, UnknownAssignmentError
+from autograder.exporters import Exporter, Uploader
 from autograder.sandbox import Sandbox
 
 ENTRY_POINT_GROUP = "autograder"
-DEFAULT_PLUGINS = ("autograder.sandbox.default_plugin",)
+DEFAULT_PLUGINS = ("autograder.sandbox.default_plugin", "autograder.batch.default_plugin",
+                   "autograder.gradebook.late", "autograder.exporters.default_plugin")
 
 
 def make_plugin_manager(*, load_entrypoints: bool = True,
@@ -80,6 +82,26 @@ class Registry:
     assignments: dict[str, Assignment] = field(default_factory=dict)
     sandboxes: dict[str, tuple[str, Callable[[], Sandbox]]] = field(default_factory=dict)
     problems: list[PluginError] = field(default_factory=list)
+    # Batch grading: name -> (plugin, factory or identify function); see register_dispatchers
+    # and register_layouts. ``pm`` calls the non-registration hooks (adjust_score).
+    dispatchers: dict[str, tuple[str, Callable]] = field(default_factory=dict)
+    layouts: dict[str, tuple[str, Callable]] = field(default_factory=dict)
+    # Where grades go: name -> (plugin, Exporter or Uploader); see register_exporters.
+    exporters: dict[str, tuple[str, Exporter]] = field(default_factory=dict)
+    uploaders: dict[str, tuple[str, Uploader]] = field(default_factory=dict)
+    pm: pluggy.PluginManager | None = field(default=None, repr=False)
+
+    def layout_order(self) -> list[str]:
+        """Layout names in the order a batch tries them: newest plugin first, so a
+        course's own layout wins over the built-in ones; in registration order within one."""
+        groups: list[list[str]] = []
+        previous = None
+        for name, (plugin, _) in self.layouts.items():
+            if plugin != previous:
+                groups.append([])
+                previous = plugin
+            groups[-1].append(name)
+        return [name for group in reversed(groups) for name in group]
 
     def assignment(self, assignment_id: str) -> Assignment:
         try:
@@ -91,12 +113,26 @@ class Registry:
                 f"unknown assignment {assignment_id!r}; installed assignments: {known}"
                 + (f"\nPlugins that failed to load:{broken}" if broken else "")) from None
 
+    def exporter(self, name: str) -> Exporter:
+        return _lookup(self.exporters, name, "export format")
+
+    def uploader(self, name: str) -> Uploader:
+        return _lookup(self.uploaders, name, "upload target")
+
     def sandbox(self, name: str) -> Sandbox:
         try:
             return self.sandboxes[name][1]()
         except KeyError:
             raise AutograderError(f"unknown sandbox {name!r}; available: "
                                   f"{', '.join(sorted(self.sandboxes))}") from None
+
+
+def _lookup(table: dict, name: str, kind: str):
+    try:
+        return table[name][1]
+    except KeyError:
+        raise AutograderError(f"unknown {kind} {name!r}; available: "
+                              f"{', '.join(sorted(table)) or 'none'}") from None
 
 
 def _call_each(pm: pluggy.PluginManager, hook_name: str, make_register, problems) -> None:
@@ -143,8 +179,32 @@ def build_registry(pm: pluggy.PluginManager,
             registry.sandboxes[name] = (plugin, factory)
         return register
 
+    def named_register(kind: str, table: dict, valid: Callable = callable,
+                       invalid: str = "not callable"):
+        def make(plugin: str):
+            def register(name: str, function: Callable) -> None:
+                if name in table:
+                    raise PluginError(plugin, f"{kind} {name!r} is already registered by "
+                                              f"plugin {table[name][0]!r}")
+                if not valid(function):
+                    raise PluginError(plugin, f"{kind} {name!r}: {invalid}")
+                table[name] = (plugin, function)
+            return register
+        return make
+
     _call_each(pm, "register_assignments", assignment_register, registry.problems)
     _call_each(pm, "register_sandboxes", sandbox_register, registry.problems)
+    _call_each(pm, "register_dispatchers", named_register("dispatcher", registry.dispatchers),
+               registry.problems)
+    _call_each(pm, "register_layouts", named_register("layout", registry.layouts),
+               registry.problems)
+    _call_each(pm, "register_exporters", named_register(
+        "exporter", registry.exporters, lambda x: isinstance(x, Exporter),
+        "not an autograder.exporters.Exporter"), registry.problems)
+    _call_each(pm, "register_uploaders", named_register(
+        "uploader", registry.uploaders, lambda x: isinstance(x, Uploader),
+        "not an autograder.exporters.Uploader"), registry.problems)
+    registry.pm = pm
     return registry
 
 

@@ -6,6 +6,13 @@ Backends are plugins (``register_sandboxes``); the protocol, deadlines and
 output caps live in :mod:`autograder.sandbox.session` and are shared by all.
 """
 
-from autograder.sandbox.session import CallOutcome, Limits, Sandbox, Session, WorkerProcess
+from autograder.sandbox.session import (
+    CallOutcome,
+    LayerStatus,
+    Limits,
+    Sandbox,
+    Session,
+    WorkerProcess,
+)
 
-__all__ = ["CallOutcome", "Limits", "Sandbox", "Session", "WorkerProcess"]
+__all__ = ["CallOutcome", "LayerStatus", "Limits", "Sandbox", "Session", "WorkerProcess"]

@@ -46,12 +46,33 @@ class CallOutcome:
     seq: int | None = None
 
 
+@dataclass
+class LayerStatus:
+    """One isolation layer of a backend, as ``autograder doctor`` shows it."""
+
+    name: str
+    available: bool
+    active: bool
+    detail: str
+    required: bool = False
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "available": self.available, "active": self.active,
+                "detail": self.detail, "required": self.required}
+
+
 class WorkerProcess(ABC):
-    """A started worker: three pipe ends and a way to kill its whole process tree."""
+    """A started worker: three pipe ends and a way to kill its whole process tree.
+
+    ``exit_fd``, when a backend can offer one (a pidfd), becomes readable as
+    soon as the worker process ends: a grandchild still holding the pipes
+    open then cannot make the grader wait for EOF until the deadline.
+    """
 
     request_fd: int
     response_fd: int
     output_fd: int
+    exit_fd: int | None = None
 
     @abstractmethod
     def kill(self) -> None:
@@ -70,6 +91,11 @@ class Sandbox(ABC):
     def layers(self) -> list[str]:
         """The isolation layers this backend applies, for results and ``doctor``."""
         return []
+
+    def statuses(self) -> list[LayerStatus]:
+        """Every layer this backend knows: available here, active, and why not."""
+        return [LayerStatus(name, True, True, "always on in this backend")
+                for name in self.layers()]
 
     @abstractmethod
     def spawn(self, workdir: Path, submission: Path, forbidden: list[str]) -> WorkerProcess:
@@ -130,7 +156,10 @@ class Session:
     def _stop_worker(self) -> None:
         if self._worker is not None:
             self._worker.kill()
-            for fd in (self._worker.request_fd, self._worker.response_fd, self._worker.output_fd):
+            for fd in (self._worker.request_fd, self._worker.response_fd, self._worker.output_fd,
+                       self._worker.exit_fd):
+                if fd is None:
+                    continue
                 try:
                     os.close(fd)
                 except OSError:
@@ -144,7 +173,9 @@ class Session:
         self._workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
         target = self._workdir / self.submission.name
         if self.submission.is_dir():
-            shutil.copytree(self.submission, target)
+            # Links stay links: following one would copy, say, a key file the
+            # link points at into the worker's folder with the grader's rights.
+            shutil.copytree(self.submission, target, symlinks=True)
         else:
             shutil.copy2(self.submission, target)
         self.worker_starts += 1
@@ -203,6 +234,9 @@ class Session:
         selector = selectors.DefaultSelector()
         selector.register(worker.response_fd, selectors.EVENT_READ, "response")
         selector.register(worker.output_fd, selectors.EVENT_READ, "output")
+        if worker.exit_fd is not None:
+            selector.register(worker.exit_fd, selectors.EVENT_READ, "exit")
+        exited = False
         try:
             while True:
                 frame = _complete_frame(response)
@@ -214,7 +248,15 @@ class Session:
                     return CallOutcome(False, kind="timeout", output=_tail(output),
                                        message=f"{what} did not finish within {timeout_s:g} s "
                                                "(wall clock); it was stopped")
-                for key, _ in selector.select(remaining):
+                # Once the worker has ended, read only what it already wrote.
+                events = selector.select(0 if exited else remaining)
+                if exited and not events:
+                    return self._crashed(what, output)
+                for key, _ in events:
+                    if key.data == "exit":
+                        exited = True
+                        selector.unregister(key.fd)
+                        continue
                     chunk = os.read(key.fd, 1 << 20)
                     if key.data == "output":
                         if not chunk:
