@@ -12,9 +12,10 @@ Prints three tables:
    submission through one running zygote (median of ``--warm``); and peak
    resident memory of the cold run (largest process), of the fork server and of
    one worker (memory newly charged to its cgroup);
-2. the sandbox's own cost per submission through a warm fork server, with a
-   trivial submission (open, fork, layers, import, one call, kill, clean-up),
-   with every layer and with none;
+2. the sandbox's own cost per submission, with a trivial submission (open,
+   start a worker, import, one call, kill, clean-up): through a warm fork
+   server with every layer and with none, against a fresh interpreter per
+   submission (the subprocess backend), for NumPy-only and torch submissions;
 3. each layer's cost inside the child (median and 90th percentile).
 
 The load average is printed before and after: on a shared machine, numbers
@@ -36,6 +37,7 @@ from pathlib import Path
 from autograder.grading import grade_submission
 from autograder.plugins import get_registry
 from autograder.sandbox import Limits, layers
+from autograder.sandbox.subprocess_backend import SubprocessSandbox
 from autograder.sandbox.zygote_backend import ZygoteSandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,16 +101,25 @@ def warm_grades(assignment, runs: int) -> dict:
         sandbox.close()
 
 
-def overhead(disable: list[str], runs: int) -> tuple[list[float], dict[str, list[float]]]:
-    """Per-submission cost of the sandbox itself, with a submission that does nothing."""
+TRIVIAL = "def ok(x):\n    return x\n"
+TORCH = ("import torch\n\ndef ok(x):\n    model = torch.nn.Linear(4, 2)\n"
+         "    loss = model(torch.ones(3, 4)).sum()\n    loss.backward()\n    return x\n")
+
+
+def overhead(disable: list[str], runs: int, *, source: str = TRIVIAL,
+             backend: str = "zygote") -> tuple[list[float], dict[str, list[float]]]:
+    """Per-submission cost of the sandbox itself, with a submission that does (almost) nothing."""
     folder = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
     submission = folder / "submission.py"
-    submission.write_text("def ok(x):\n    return x\n")
-    sandbox = ZygoteSandbox(config=layers.Config(disable=disable))
-    limits = Limits(call_timeout_s=10)
+    submission.write_text(source)
+    if backend == "zygote":
+        sandbox = ZygoteSandbox(config=layers.Config(disable=disable))
+        sandbox.start()
+    else:
+        sandbox = SubprocessSandbox()
+    limits = Limits(call_timeout_s=30, import_timeout_s=60)
     times, per_layer = [], {}
     try:
-        sandbox.start()
         for index in range(runs + 3):
             start = time.perf_counter()
             with sandbox.open(submission, forbidden=[], limits=limits) as session:
@@ -118,7 +129,7 @@ def overhead(disable: list[str], runs: int) -> tuple[list[float], dict[str, list
                 raise SystemExit(f"the trivial submission failed: {outcome.message}")
             if index >= 3:  # the first forks touch pages the later ones share
                 times.append(elapsed)
-                for name, ms in sandbox.last_spawn_timings.items():
+                for name, ms in getattr(sandbox, "last_spawn_timings", {}).items():
                     per_layer.setdefault(name, []).append(ms / 1000)
     finally:
         sandbox.close()
@@ -151,7 +162,7 @@ def main() -> None:
         probe.close()
     print(f"# zygote layers active: {', '.join(active)}\n")
 
-    print("| assignment | torch | tests | cold grade, zygote (s) | cold grade, subprocess (s) "
+    print("| assignment | uses_torch | tests | cold grade, zygote (s) | cold grade, subprocess (s) "
           "| warm grade per submission (ms) | peak RSS cold (MiB) | fork server (MiB) "
           "| worker (MiB) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -165,14 +176,23 @@ def main() -> None:
               f"| {cold_zygote:.2f} | {cold_subprocess:.2f} | {warm['median_ms']:.0f} "
               f"| {peak:.0f} | {warm['server_mib']:.0f} | {warm['child_mib']:.1f} |", flush=True)
 
-    every, per_layer = overhead([], args.warm * 3)
-    none, _ = overhead([n for n in layers.ORDER], args.warm * 3)
-    print("\n| sandbox cost per submission (trivial submission, warm server) | median (ms) "
-          "| p90 (ms) |")
+    runs = args.warm * 3
+    every, per_layer = overhead([], runs)
+    rows = [
+        ("zygote, every active layer", every),
+        ("zygote, no layer (fork, pipes, import, one call, kill)",
+         overhead(list(layers.ORDER), runs)[0]),
+        ("subprocess backend (fresh interpreter)", overhead([], runs, backend="subprocess")[0]),
+        ("zygote with torch warm, every layer; submission imports torch and runs a backward",
+         overhead([], runs, source=TORCH)[0]),
+        ("subprocess backend, same torch submission",
+         overhead([], min(runs, 5), source=TORCH, backend="subprocess")[0]),
+    ]
+    print("\n| sandbox cost per submission (open, start worker, import, one call, kill) "
+          "| median (ms) | p90 (ms) |")
     print("|---|---|---|")
-    print(f"| every active layer | {median_ms(every):.1f} | {p90_ms(every):.1f} |")
-    print(f"| no layer (fork, pipes, import, one call, kill) | {median_ms(none):.1f} "
-          f"| {p90_ms(none):.1f} |")
+    for label, times in rows:
+        print(f"| {label} | {median_ms(times):.1f} | {p90_ms(times):.1f} |", flush=True)
 
     print("\n| layer (applied in the child) | median (ms) | p90 (ms) |")
     print("|---|---|---|")

@@ -306,3 +306,24 @@ def test_a_forbidden_module_already_imported_by_the_worker_is_still_refused(sand
     with sandbox.open(path, forbidden=["numpy.linalg"], limits=Limits()) as session:
         outcome = session.call("f")
     assert outcome.kind == "import" and "is forbidden in this assignment" in outcome.message
+
+
+def test_work_folders_of_dead_grading_processes_are_swept(sandbox, write_submission,
+                                                          monkeypatch, tmp_path):
+    import subprocess
+
+    from autograder.sandbox import session as session_module
+
+    monkeypatch.setattr(session_module.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(session_module, "_swept", False)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    orphan = tmp_path / f"autograder-work-{gone.pid}-abc123"
+    orphan.mkdir()
+    mine = tmp_path / f"autograder-work-{os.getpid()}-keep"
+    mine.mkdir()
+    path = write_submission("def f():\n    return 1\n")
+    with sandbox.open(path, forbidden=[], limits=Limits()) as session:
+        assert session.call("f").value == 1
+    assert not orphan.exists() and mine.exists()
+    assert [p.name for p in tmp_path.glob("autograder-work-*")] == [mine.name]  # closed: removed

@@ -162,3 +162,19 @@ def test_doctor_prints_every_layer_and_why(tmp_path):
     assert "(required)" in text.output and "landlock" in text.output
     if ROOT:
         assert text.exit_code == 0, text.output
+
+
+@pytest.mark.skipif(not LINUX, reason="the fork server needs Linux")
+def test_a_layer_that_fails_its_trial_is_reported_and_left_out():
+    # Landlock needs descriptors to name its paths: with 5 open files allowed it cannot work.
+    sandbox = make_sandbox(nofile=5)
+    try:
+        rows = {s.name: s for s in sandbox.statuses()}
+        if not rows["landlock"].available and "trial" not in rows["landlock"].detail:
+            pytest.skip(f"needs landlock ({rows['landlock'].detail})")
+        assert not rows["landlock"].active
+        assert rows["landlock"].detail.startswith("failed in a trial: OSError")
+        assert "landlock" not in sandbox.layers()
+        assert rows["rlimits"].active
+    finally:
+        sandbox.close()

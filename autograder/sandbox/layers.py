@@ -42,9 +42,10 @@ ORDER = ("cgroup-memory", "cgroup-pids", "user-namespace", "netns", "mount-names
 # A grading server refuses to run without these (``--sandbox strict``).
 STRICT_REQUIRED = ("cgroup-memory", "cgroup-pids", "netns", "mount-namespace", "rlimits",
                    "uid-drop", "no-new-privs", "landlock", "seccomp")
-_NEEDS = {"netns": ("namespaces",), "mount-namespace": ("namespaces",),
-          "uid-drop": ("mount-namespace",), "landlock": ("no-new-privs",),
+_NEEDS = {"uid-drop": ("mount-namespace",), "landlock": ("no-new-privs",),
           "seccomp": ("no-new-privs",)}
+# Without root, the namespaces can only be made inside a user namespace.
+_NEEDS_UNPRIVILEGED = {"netns": ("user-namespace",), "mount-namespace": ("user-namespace",)}
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Plan:
     gid: int = -1
     landlock_abi: int = 0
     seccomp_program: bytes = b""
+    needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _userns_allowed() -> tuple[bool, str]:
@@ -137,10 +139,7 @@ def probe(config: Config, tag: str) -> Plan:
     else:
         detail = why_not
     mark("mount-namespace", namespaces, detail)
-    memory_kind = "data" if found.get("cgroup-memory", (False,))[0] else "address space"
-    mark("rlimits", True, f"cpu {config.cpu_s} s, {memory_kind} +{config.memory_bytes >> 20} MiB, "
-         f"nproc {config.max_pids}, fsize {config.fsize_bytes >> 20} MiB, "
-         f"nofile {config.nofile}, core 0")
+    mark("rlimits", True, "")  # described once the memory cgroup's fate is known
     if not root:
         mark("uid-drop", False, "needs root" if linux else "needs root on Linux")
     elif config.slot_uid is None:
@@ -159,22 +158,38 @@ def probe(config: Config, tag: str) -> Plan:
         plan.seccomp_program = seccomp.build_filter()
     mark("seccomp", ok, detail)
 
+    plan.needs = dict(_NEEDS) if root else {**_NEEDS, **_NEEDS_UNPRIVILEGED}
     for name in ORDER:
         ok, detail = found[name]
         if ok and name in config.disable:
             ok, detail = False, "disabled by configuration"
-        for need in _NEEDS.get(name, ()):
-            if need == "namespaces":
-                continue
-            if not plan.statuses[need].available:
+        for need in plan.needs.get(name, ()):
+            if ok and not plan.statuses[need].active:
                 ok, detail = False, f"needs {need}"
         plan.statuses[name] = LayerStatus(name, ok, ok, detail, name in STRICT_REQUIRED)
     if root:
         # Root makes every namespace directly; a user namespace would only add cost.
         plan.statuses["user-namespace"] = LayerStatus(
             "user-namespace", True, False, "not needed: the fork server runs as root")
-    plan.active = [n for n in ORDER if plan.statuses[n].active]
+    _settle(plan)
     return plan
+
+
+def _settle(plan: Plan) -> None:
+    """Drop layers whose prerequisites are gone; describe the rlimits that will apply."""
+    for name in ORDER:
+        status = plan.statuses[name]
+        for need in plan.needs.get(name, ()):
+            if status.active and not plan.statuses[need].active:
+                status.active = status.available = False
+                status.detail = f"needs {need}"
+    plan.active = [n for n in ORDER if plan.statuses[n].active]
+    config = plan.config
+    memory = "data" if "cgroup-memory" in plan.active else "address space"
+    plan.statuses["rlimits"].detail = (
+        f"cpu {config.cpu_s} s, {memory} +{config.memory_bytes >> 20} MiB, "
+        f"nproc {config.max_pids}, fsize {config.fsize_bytes >> 20} MiB, "
+        f"nofile {config.nofile}, core 0")
 
 
 def confirm(plan: Plan, trial: dict[str, str]) -> None:
@@ -186,13 +201,7 @@ def confirm(plan: Plan, trial: dict[str, str]) -> None:
         status = plan.statuses[name]
         status.available = status.active = False
         status.detail = f"failed in a trial: {error}"
-    plan.active = [n for n in plan.active if n not in trial]
-    for name in plan.active:
-        for need in _NEEDS.get(name, ()):
-            if need != "namespaces" and need not in plan.active:
-                plan.statuses[name].active = plan.statuses[name].available = False
-                plan.statuses[name].detail = f"needs {need}"
-    plan.active = [n for n in plan.active if plan.statuses[n].active]
+    _settle(plan)
 
 
 def _vm_kib(field_name: str) -> int:

@@ -137,7 +137,12 @@ def plan_view(private: list[str] = ()) -> FileView:
               os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     python += [p for p in sys.path if p and os.path.isabs(p) and os.path.exists(p)]
     python.append(os.path.dirname(os.path.realpath(sys.executable)))
-    exposed += [os.path.realpath(p) for p in python]
+    # A private folder (the grader's working folder, the home folder) is never bound
+    # whole, even when it is a sys.path entry (`python -m` puts the working folder
+    # there): what the worker needs inside it, the engine and the venv, is listed
+    # on its own above.
+    private_paths = {os.path.realpath(p) for p in private if p}
+    exposed += [real for real in map(os.path.realpath, python) if real not in private_paths]
     view.read_only = _minimal(exposed)
     code = secret_paths()
     # A secret package is never bound in, even when it is a whole sys.path entry.
@@ -159,15 +164,28 @@ def _touch(path: str) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
 
 
-def _bind_read_only(source: str, target: str, recursive: bool = False) -> None:
-    if os.path.isdir(source):
+class _Source:
+    """A path to bind, opened before the staging tmpfs can cover it (it may lie under /tmp)."""
+
+    def __init__(self, path: str) -> None:
+        self.is_dir = os.path.isdir(path)
+        self.vfs_flags = os.statvfs(path).f_flag
+        self.fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+
+    @property
+    def proc_path(self) -> str:
+        return f"/proc/self/fd/{self.fd}"
+
+
+def _bind_read_only(source: _Source, target: str, recursive: bool = False) -> None:
+    if source.is_dir:
         _mkdirs(target)
     else:
         _touch(target)
     flags = syscalls.MS_BIND | (syscalls.MS_REC if recursive else 0)
-    syscalls.mount(source, target, None, flags)
+    syscalls.mount(source.proc_path, target, None, flags)
     locked = 0
-    vfs = os.statvfs(source).f_flag
+    vfs = source.vfs_flags
     for st_flag, ms_flag in _LOCKED_FLAGS:
         if vfs & st_flag:
             locked |= ms_flag
@@ -215,18 +233,24 @@ def enter_view(view: FileView, *, workdir: str, uid: int, gid: int, workdir_byte
         (root); otherwise the host's is bound in (a user namespace may not mount one).
     """
     source_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    # Everything under the real /tmp vanishes once the staging tmpfs covers it:
+    # look at every source first and bind through its descriptor.
+    sources = {path: _Source(path) for path in view.read_only}
+    masked_dirs = {path: os.path.isdir(path) for path in view.masked if os.path.exists(path)}
     try:
         syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
         root = "/tmp"
         _tmpfs(root, size=1 << 20, mode=0o755, noexec=False)
-        for path in view.read_only:
-            _bind_read_only(path, root + path)
+        # The child's /tmp goes in first: mounted later it would cover the binds below it.
+        _tmpfs(root + "/tmp", size=tmp_bytes, mode=0o1777)
+        for path, source in sources.items():
+            _bind_read_only(source, root + path)
         for path, target in view.symlinks.items():
             os.symlink(target, root + path)
-        for path in view.masked:
-            if os.path.isdir(path):
+        for path, is_dir in masked_dirs.items():
+            if is_dir:
                 _tmpfs(root + path, size=4096, mode=0o555, read_only=True)
-            elif os.path.exists(path):
+            else:
                 syscalls.mount("/dev/null", root + path, None, syscalls.MS_BIND)
         dev = root + "/dev"
         _tmpfs(dev, size=65536, mode=0o755)
@@ -243,11 +267,12 @@ def enter_view(view: FileView, *, workdir: str, uid: int, gid: int, workdir_byte
                            | syscalls.MS_NOEXEC, "hidepid=2")
         else:
             syscalls.mount("/proc", root + "/proc", None, syscalls.MS_BIND | syscalls.MS_REC)
-        _tmpfs(root + "/tmp", size=tmp_bytes, mode=0o1777)
         _tmpfs(root + workdir, size=workdir_bytes, mode=0o700, options=f"uid={uid},gid={gid}")
         _copy_tree(source_fd, root + workdir, uid, gid)
     finally:
         os.close(source_fd)
+        for source in sources.values():
+            os.close(source.fd)
     os.chdir(root)
     syscalls.pivot_root(".", ".")
     syscalls.umount2(".", syscalls.MNT_DETACH)

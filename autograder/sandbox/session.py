@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -170,7 +171,8 @@ class Session:
             self._workdir = None
 
     def _start_worker(self) -> CallOutcome | None:
-        self._workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
+        _sweep_orphaned_workdirs()
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-"))
         target = self._workdir / self.submission.name
         if self.submission.is_dir():
             # Links stay links: following one would copy, say, a key file the
@@ -299,6 +301,37 @@ class Session:
         return CallOutcome(False, kind="crash", output=_tail(output),
                            message=f"the process running your code {worker.exit_description()} "
                                    f"during {what}")
+
+
+_WORKDIR_PREFIX = "autograder-work-"
+_swept = False
+
+
+def _sweep_orphaned_workdirs() -> None:
+    """Once per process: remove work folders whose grading process died (SIGKILL, OOM)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    pattern = re.compile(re.escape(_WORKDIR_PREFIX) + r"(\d+)-\w+")
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match and not _process_exists(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -81,38 +81,27 @@ class Server:
 
     def _trial(self) -> dict[str, str]:
         """Apply every active layer in a throwaway child; return {layer: error} for failures."""
+        try:
+            groups = self._make_groups("trial")
+        except OSError as exc:
+            first = next(n for n in self.plan.active if n.startswith("cgroup-"))
+            return {first: f"cannot create a group: {exc}"}
         folder = tempfile.mkdtemp(prefix="autograder-trial-")
         Path(folder, "submission.py").write_text("x = 1\n")
         read_end, write_end = os.pipe()
-        groups = self._make_groups("trial")
         _flush()
         pid = os.fork()
         if pid == 0:
-            failed: dict[str, str] = {}
             try:
                 os.close(read_end)
                 os.setsid()
-                checks = [os.__file__, worker.__file__, sys.modules["numpy"].__file__]
-                for name in self.plan.active:
-                    try:
-                        layers.apply(name, self.plan, workdir=folder, groups=groups)
-                    except Exception as exc:  # noqa: BLE001 - reported as the layer's failure
-                        failed[name] = f"{type(exc).__name__}: {exc}"
-                        break
-                    unreadable = [p for p in checks if not os.access(p, os.R_OK)]
-                    if unreadable:
-                        failed[name] = (f"the interpreter is not readable after this layer "
-                                        f"({unreadable[0]})")
-                        break
-                if not failed and not os.path.isfile(os.path.join(folder, "submission.py")):
-                    failed["mount-namespace"] = "the submission was not copied into the view"
-                os.write(write_end, json.dumps(failed).encode())
+                self._trial_child(write_end, folder, groups)
             finally:
                 os._exit(0)
         os.close(write_end)
         try:
-            data = _read_all(read_end, _SETUP_TIMEOUT_S)
-            _, status = os.waitpid(pid, 0)
+            report = _read_all(read_end, _SETUP_TIMEOUT_S).decode(errors="replace")
+            status = _wait_or_kill(pid, 1.0)
         finally:
             os.close(read_end)
             if groups is not None:
@@ -120,10 +109,30 @@ class Server:
             for entry in os.listdir(folder):
                 os.unlink(os.path.join(folder, entry))
             os.rmdir(folder)
-        try:
-            return json.loads(data)
-        except ValueError:
-            return {self.plan.active[0]: f"the trial child ended without a report ({status})"}
+        lines = report.splitlines()
+        if lines and lines[-1].startswith("{"):
+            return json.loads(lines[-1])
+        # Died mid-way (a signal, a seccomp kill): blame the layer it was applying.
+        tried = [line[4:] for line in lines if line.startswith("try ")]
+        culprit = tried[-1] if tried else self.plan.active[0]
+        return {culprit: f"the trial child died applying it (status {status})"}
+
+    def _trial_child(self, out: int, folder: str, groups: cgroups.ChildGroups | None) -> None:
+        failed: dict[str, str] = {}
+        checks = [os.__file__, worker.__file__, sys.modules["numpy"].__file__]
+        for name in self.plan.active:
+            os.write(out, f"try {name}\n".encode())
+            try:
+                layers.apply(name, self.plan, workdir=folder, groups=groups)
+                for path in checks:  # opened, not access(): Landlock only checks opens
+                    with open(path, "rb"):
+                        pass
+            except Exception as exc:  # noqa: BLE001 - reported as the layer's failure
+                failed[name] = f"{type(exc).__name__}: {exc}"
+                break
+        if not failed and not os.path.isfile(os.path.join(folder, "submission.py")):
+            failed["mount-namespace"] = "the submission was not copied into the view"
+        os.write(out, (json.dumps(failed) + "\n").encode())
 
     def _make_groups(self, name: str) -> cgroups.ChildGroups | None:
         plan = self.plan
@@ -414,6 +423,19 @@ def _warm_torch(*, optimizers: bool) -> None:
             optimizer.zero_grad()
 
 
+def _wait_or_kill(pid: int, grace_s: float) -> int:
+    """Reap ``pid``, killing it if it has not ended within ``grace_s``; its exit code."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(raw)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        time.sleep(0.001)
+
+
 def _thread_count() -> int:
     try:
         return len(os.listdir("/proc/self/task"))
@@ -471,13 +493,10 @@ def _read_all(fd: int, timeout_s: float) -> bytes:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     config = layers.Config(**json.loads(argv[0]))
+    # No parent-death signal: it follows the grader *thread* that started this
+    # server. The end of the socket (the grader process exiting) stops it instead,
+    # after it has killed its children and removed its cgroups.
     sock = socket.socket(fileno=int(argv[1]))
-    parent = os.getppid()
-    if syscalls.IS_LINUX:
-        # SIGTERM, not SIGKILL: a grader that dies still gets its cgroups removed.
-        syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:
-            sys.exit(0)
     server = Server(config, sock)
     try:
         ready = server.start()

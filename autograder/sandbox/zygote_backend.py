@@ -277,6 +277,10 @@ class ZygoteSandbox(Sandbox):
     # --- the server -------------------------------------------------------------------------
 
     def _launch(self) -> _Server:
+        # A server that has ended (killed, or its parent-death signal fired because the
+        # thread that started it exited) is replaced transparently.
+        if self._server is not None and self._server.process.poll() is not None:
+            self._server.dead = True
         if self._server is None or self._server.dead:
             if self._server is not None:
                 self._server.stop()
