@@ -43,6 +43,14 @@ def sandbox(registry):
     backend.close()
 
 
+@pytest.fixture(params=["subprocess", "zygote"])
+def any_sandbox(registry, request):
+    """Each backend in turn: grading results must not depend on the sandbox."""
+    backend = registry.sandbox(request.param)
+    yield backend
+    backend.close()
+
+
 @pytest.fixture
 def perceptron(registry):
     return registry.assignment("perceptron")

@@ -59,9 +59,9 @@ def kernel_perceptron_train(K, y, max_epochs=100):
 '''
 
 
-def test_monkeypatching_numpy_math_and_the_grader_changes_nothing(perceptron, sandbox,
+def test_monkeypatching_numpy_math_and_the_grader_changes_nothing(perceptron, any_sandbox,
                                                                   write_submission):
-    result = grade(perceptron, sandbox, write_submission(WRONG_BUT_PATCHING))
+    result = grade(perceptron, any_sandbox, write_submission(WRONG_BUT_PATCHING))
     tests = by_name(result)
     assert tests["public_train_tiny"]["status"] == "failed"
     assert tests["public_polynomial_kernel_example"]["status"] == "failed"
@@ -97,8 +97,8 @@ def kernel_perceptron_train(K, y, max_epochs=100):
 '''
 
 
-def test_objects_that_lie_fail_with_a_clear_message(perceptron, sandbox, write_submission):
-    result = grade(perceptron, sandbox, write_submission(LIARS))
+def test_objects_that_lie_fail_with_a_clear_message(perceptron, any_sandbox, write_submission):
+    result = grade(perceptron, any_sandbox, write_submission(LIARS))
     assert result["score"] == 0
     tests = by_name(result)
     assert "is an object of type submission.Liar" in tests["public_train_tiny"]["output"]
@@ -106,8 +106,8 @@ def test_objects_that_lie_fail_with_a_clear_message(perceptron, sandbox, write_s
     assert "expected a NumPy array" in tests["public_polynomial_kernel_example"]["output"]
 
 
-def test_syntax_error_fails_every_test_with_the_line(perceptron, sandbox, write_submission):
-    result = grade(perceptron, sandbox, write_submission("def f(:\n    pass\n"))
+def test_syntax_error_fails_every_test_with_the_line(perceptron, any_sandbox, write_submission):
+    result = grade(perceptron, any_sandbox, write_submission("def f(:\n    pass\n"))
     assert result["score"] == 0
     output = by_name(result)["public_train_tiny"]["output"]
     assert "could not be imported" in output and "SyntaxError" in output
@@ -121,34 +121,34 @@ def test_import_error_is_reported(perceptron, sandbox, write_submission):
 
 
 @pytest.mark.parametrize("module", ["sklearn", "scipy", "scipy.optimize"])
-def test_forbidden_modules_fail_the_submission_with_a_message(perceptron, sandbox,
+def test_forbidden_modules_fail_the_submission_with_a_message(perceptron, any_sandbox,
                                                               write_submission, module):
-    result = grade(perceptron, sandbox, write_submission(f"import {module}\n" + REFERENCE))
+    result = grade(perceptron, any_sandbox, write_submission(f"import {module}\n" + REFERENCE))
     assert result["score"] == 0
     assert "is forbidden in this assignment" in by_name(result)["public_train_tiny"]["output"]
 
 
-def test_the_reference_cannot_be_imported_by_a_submission(perceptron, sandbox,
+def test_the_reference_cannot_be_imported_by_a_submission(perceptron, any_sandbox,
                                                            write_submission):
     source = "from autograder.reference.perceptron import *\n"
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     assert result["score"] == 0
     assert "part of the grader" in by_name(result)["public_train_tiny"]["output"]
 
 
 @pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(3)"])
-def test_exit_at_import_is_a_failed_submission(perceptron, sandbox, write_submission, exit_call):
+def test_exit_at_import_is_a_failed_submission(perceptron, any_sandbox, write_submission, exit_call):
     source = f"import os, sys\n{exit_call}\n" + REFERENCE
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     assert result["score"] == 0
     assert all(t["status"] == "failed" for t in result["tests"])
 
 
 @pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(1)"])
-def test_exit_in_one_function_costs_only_that_functions_tests(perceptron, sandbox,
+def test_exit_in_one_function_costs_only_that_functions_tests(perceptron, any_sandbox,
                                                                write_submission, exit_call):
     source = REFERENCE + f"\nimport os, sys\ndef quadratic_features(X):\n    {exit_call}\n"
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     assert failed_functions(result) == {"quadratic_features"}
     assert result["score"] == 90
     message = by_name(result)["public_quadratic_features_basic"]["output"]
@@ -187,28 +187,28 @@ def running(pid: int) -> bool:
         return False
 
 
-def test_output_flood_is_stopped(perceptron, sandbox, write_submission):
+def test_output_flood_is_stopped(perceptron, any_sandbox, write_submission):
     source = REFERENCE + "\ndef quadratic_features(X):\n    while True:\n        print('x' * 10000)\n"
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     assert failed_functions(result) == {"quadratic_features"}
     assert "printed more than 65536 bytes" in by_name(result)["public_quadratic_features_basic"]["output"]
 
 
-def test_student_traceback_shows_only_student_frames(perceptron, sandbox, write_submission):
+def test_student_traceback_shows_only_student_frames(perceptron, any_sandbox, write_submission):
     source = REFERENCE + "\ndef quadratic_features(X):\n    return helper(X)\ndef helper(X):\n    return X[5, 5]\n"
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     output = by_name(result)["public_quadratic_features_basic"]["output"]
     assert "IndexError" in output
     assert 'File "submission.py"' in output and "in helper" in output
     assert "worker.py" not in output and "autograder" not in output
 
 
-def test_hidden_failures_never_show_values_or_exception_text(perceptron, sandbox,
+def test_hidden_failures_never_show_values_or_exception_text(perceptron, any_sandbox,
                                                              write_submission):
     source = REFERENCE + "\ndef polynomial_kernel(X, Z, degree=2, coef0=0.0):\n" \
                          "    raise ValueError('leak ' + repr(X))\n"
     source = source.replace("np.sqrt(2.0) * x1 * x2", "1.5 * x1 * x2")
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     hidden = [t for t in result["tests"] if t["visibility"] == "hidden" and t["status"] == "failed"]
     assert hidden
     for test in hidden:
@@ -240,7 +240,7 @@ def test_a_bug_in_a_test_is_a_failed_test_not_a_crash(perceptron, sandbox):
     assert result["score"] == 100 - first["max_score"]
 
 
-def test_writing_to_the_grader_channel_is_a_failed_call(perceptron, sandbox, write_submission):
+def test_writing_to_the_grader_channel_is_a_failed_call(perceptron, any_sandbox, write_submission):
     source = REFERENCE + '''
 import json, os, sys
 def quadratic_features(X):
@@ -248,14 +248,14 @@ def quadratic_features(X):
     os.write(fd, b"\\x00\\x00\\x00\\x05junk!")
     return X
 '''
-    result = grade(perceptron, sandbox, write_submission(source))
+    result = grade(perceptron, any_sandbox, write_submission(source))
     assert failed_functions(result) == {"quadratic_features"}
 
 
-def test_worker_environment_holds_no_grader_secrets(sandbox, write_submission, monkeypatch):
+def test_worker_environment_holds_no_grader_secrets(any_sandbox, write_submission, monkeypatch):
     monkeypatch.setenv("CANVAS_API_TOKEN", "secret-token")
     path = write_submission("import os\ndef peek():\n    return sorted(os.environ)\n")
-    with sandbox.open(path, forbidden=[], limits=Limits()) as session:
+    with any_sandbox.open(path, forbidden=[], limits=Limits()) as session:
         outcome = session.call("peek")
     assert outcome.ok
     assert "CANVAS_API_TOKEN" not in outcome.value
@@ -269,9 +269,9 @@ def test_result_size_is_capped(sandbox, write_submission):
         assert "returned more than" in outcome.message
 
 
-def test_answers_already_returned_still_count_after_a_crash(sandbox, write_submission):
+def test_answers_already_returned_still_count_after_a_crash(any_sandbox, write_submission):
     path = write_submission("import os\ndef one():\n    return 1\ndef die():\n    os._exit(9)\n")
-    with sandbox.open(path, forbidden=[], limits=Limits()) as session:
+    with any_sandbox.open(path, forbidden=[], limits=Limits()) as session:
         first = session.call("one")
         crash = session.call("die")
         after = session.call("one")
@@ -289,10 +289,10 @@ def test_inputs_are_fresh_copies(sandbox, write_submission):
     assert np.array_equal(data, np.zeros(3))
 
 
-def test_long_lists_of_numpy_scalars_come_back(sandbox, write_submission):
+def test_long_lists_of_numpy_scalars_come_back(any_sandbox, write_submission):
     path = write_submission("import numpy as np\ndef labels(n):\n"
                             "    return list(np.arange(n) % 3) + [np.float32(0.5), np.bool_(True)]\n")
-    with sandbox.open(path, forbidden=[], limits=Limits()) as session:
+    with any_sandbox.open(path, forbidden=[], limits=Limits()) as session:
         outcome = session.call("labels", (6000,))
     assert outcome.ok, outcome.message
     assert len(outcome.value) == 6002 and outcome.value[:4] == [0, 1, 2, 0]

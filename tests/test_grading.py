@@ -21,18 +21,18 @@ def grade(assignment, sandbox, path, **kwargs):
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
-def test_every_reference_scores_full_marks(registry, sandbox, assignment_id):
+def test_every_reference_scores_full_marks(registry, any_sandbox, assignment_id):
     assignment = registry.assignment(assignment_id)
-    result = grade(assignment, sandbox, assignment.reference_path())
+    result = grade(assignment, any_sandbox, assignment.reference_path())
     failed = {t["name"]: t["output"] for t in result["tests"] if t["status"] == "failed"}
     assert failed == {}
     assert result["score"] == result["max_score"] == 100
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENT_IDS)
-def test_every_stub_scores_zero(registry, sandbox, assignment_id):
+def test_every_stub_scores_zero(registry, any_sandbox, assignment_id):
     assignment = registry.assignment(assignment_id)
-    result = grade(assignment, sandbox, assignment.stub_path)
+    result = grade(assignment, any_sandbox, assignment.stub_path)
     assert result["score"] == 0
     assert all("NotImplementedError" in t["output"] or t["visibility"] == "hidden"
                for t in result["tests"])
@@ -51,11 +51,11 @@ WRONG = {
 
 
 @pytest.mark.parametrize("function", sorted(WRONG))
-def test_a_wrong_function_loses_points_only_on_its_own_tests(perceptron, sandbox,
+def test_a_wrong_function_loses_points_only_on_its_own_tests(perceptron, any_sandbox,
                                                              write_submission, function):
     old, new = WRONG[function]
     assert REFERENCE.count(old) == 1
-    result = grade(perceptron, sandbox, write_submission(REFERENCE.replace(old, new)))
+    result = grade(perceptron, any_sandbox, write_submission(REFERENCE.replace(old, new)))
     failed = [t for t in result["tests"] if t["status"] == "failed"]
     assert failed, f"breaking {function} cost no points"
     assert all(t["functions"] == [function] for t in failed), \
@@ -79,14 +79,14 @@ def test_public_only_runs_only_public_tests(perceptron, sandbox):
     assert "hidden tests run when you submit" in result["output"]
 
 
-def test_a_folder_submission_with_init_or_main(perceptron, sandbox, tmp_path):
+def test_a_folder_submission_with_init_or_main(perceptron, any_sandbox, tmp_path):
     for entry in ("__init__.py", "main.py"):
         folder = tmp_path / entry.replace(".py", "")
         folder.mkdir()
         (folder / "helpers.py").write_text(REFERENCE)
         (folder / entry).write_text("from helpers import *\n" if entry == "main.py"
                                     else "from .helpers import *\n")
-        assert grade(perceptron, sandbox, folder)["score"] == 100
+        assert grade(perceptron, any_sandbox, folder)["score"] == 100
 
 
 def test_digest_is_stable_and_content_based(tmp_path):
