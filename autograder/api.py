@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,24 @@ def selftest(*, assignment_ids: list[str] | None = None, sandbox: str = DEFAULT_
     return rows
 
 
-def write_result(result: dict[str, Any], path: Path) -> None:
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` (UTF-8), making its folder; never leaves half a file there."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dump(result))
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise AutograderError(f"cannot write {path} ({exc.strerror or exc}: {exc.filename}); "
+                              "choose a path in a folder you can write to") from None
+    return path
+
+
+def write_result(result: dict[str, Any], path: Path) -> None:
+    write_text(path, dump(result))
 
 
 def write_stub(*, assignment_id: str, output: Path, force: bool = False,
@@ -138,4 +151,4 @@ def gradescope_zip(*, assignment_id: str, output: Path, hidden_visibility: str =
 
 
 __all__ = ["describe", "doctor", "grade", "gradescope_zip", "release", "selftest",
-           "validate_file", "write_result", "write_stub"]
+           "validate_file", "write_result", "write_stub", "write_text"]

@@ -27,6 +27,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except AutograderError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if exc.filename is None:
+                raise
+            # A path given on the command line that cannot be written or read (a missing
+            # folder, no permission, a full disk): the path and the reason say it all.
+            raise click.ClickException(f"{exc.filename}: {exc.strerror or exc}") from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,7 +111,7 @@ def stub(assignment: str, output: Path, force: bool) -> None:
               help="github: also print GitHub Classroom's 'Points X/Y' notices and write "
                    "$GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT when set.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the results as JUnit XML to PATH.")
+              help="Also write the results as JUnit XML to FILE.")
 def grade(assignment: str, submission: Path, json_path: str | None, public_only: bool,
           sandbox: str, device: str, fail_under: float | None, output_format: str,
           junit_path: Path | None) -> None:
@@ -129,8 +135,7 @@ def grade(assignment: str, submission: Path, json_path: str | None, public_only:
     if junit_path:
         from autograder.exporters.junit import to_junit
 
-        junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.write_text(to_junit([result]), encoding="utf-8")
+        api.write_text(junit_path, to_junit([result]))
     if output_format == "github":
         from autograder.exporters import github
 
@@ -152,9 +157,15 @@ def validate(results: Path) -> None:
 
 @cli.command()
 @click.argument("assignments", nargs=-1)
-@click.option("--sandbox", default=api.DEFAULT_SANDBOX, show_default=True)
+@click.option("--sandbox", default=api.DEFAULT_SANDBOX, show_default=True,
+              help="The sandbox backend that grades the reference, stub and mutants.")
 def selftest(assignments: tuple[str, ...], sandbox: str) -> None:
-    """Check ASSIGNMENTS (default: all): reference 100, stub 0, mutants caught, determinism."""
+    """Check ASSIGNMENTS (default: all) before students see them.
+
+    Points add up to 100, the reference scores 100 and the stub 0, at least 6 mutants
+    each lose points on their tests and are named in the feedback, and grading twice
+    gives the same scores. Exits with code 1 when a check fails.
+    """
     from autograder.selftest import render_rows
 
     rows = api.selftest(assignment_ids=list(assignments), sandbox=sandbox)
@@ -169,13 +180,10 @@ def plugins() -> None:
     from autograder.plugins import get_registry
 
     registry = get_registry()
-    report = {
-        "assignments": {a.id: a.plugin for a in registry.assignments.values()},
-        "sandboxes": {name: plugin for name, (plugin, _) in registry.sandboxes.items()},
-        "exporters": {name: plugin for name, (plugin, _) in registry.exporters.items()},
-        "uploaders": {name: plugin for name, (plugin, _) in registry.uploaders.items()},
-        "problems": [str(p) for p in registry.problems],
-    }
+    report = {"assignments": {a.id: a.plugin for a in registry.assignments.values()}}
+    for kind in ("sandboxes", "dispatchers", "layouts", "exporters", "uploaders"):
+        report[kind] = {name: plugin for name, (plugin, _) in getattr(registry, kind).items()}
+    report["problems"] = [str(p) for p in registry.problems]
     click.echo(json.dumps(report, indent=2))
 
 

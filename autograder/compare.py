@@ -39,7 +39,11 @@ def as_float64(value: Any, label: str) -> np.ndarray:
             return np.asarray(float(value))
         raise CheckFailure(f"{label} is {_describe(value)}; expected numbers", label)
     if isinstance(value, (int, float)):
-        return np.asarray(float(value))
+        try:
+            return np.asarray(float(value))
+        except OverflowError:  # an int past float64's range: the wire carries 400 digits
+            raise CheckFailure(f"{label} is an integer too large for a float64 "
+                               f"({len(str(abs(value)))} digits)", label) from None
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "c":
             if np.any(value.imag != 0):
@@ -69,6 +73,13 @@ def _check_shape(label: str, got: np.ndarray, expected: np.ndarray) -> None:
         raise CheckFailure(f"{label} has {noun}; expected {want}", label)
 
 
+def _shape_first(label: str, got: Any, expected: np.ndarray) -> None:
+    # Before the float64 copy: a 64 MB array of bools of the wrong shape would
+    # cost half a gigabyte to convert only to fail here.
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biufc":
+        _check_shape(label, got, expected)
+
+
 def _nonfinite_failure(label: str, got: np.ndarray, expected: np.ndarray) -> None:
     # Either side: a finite value where NaN or inf was expected passes no tolerance test.
     bad = ((~np.isfinite(got) | ~np.isfinite(expected)) & ~(np.isnan(got) & np.isnan(expected))
@@ -81,8 +92,9 @@ def _nonfinite_failure(label: str, got: np.ndarray, expected: np.ndarray) -> Non
 
 def assert_close(label: str, got: Any, expected: Any, *, rtol: float, atol: float) -> None:
     """Shape first, then ``|got - expected| <= atol + rtol * |expected|`` everywhere."""
-    got_array = as_float64(got, label)
     expected_array = np.asarray(expected, dtype=np.float64)
+    _shape_first(label, got, expected_array)
+    got_array = as_float64(got, label)
     _check_shape(label, got_array, expected_array)
     _nonfinite_failure(label, got_array, expected_array)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -107,8 +119,9 @@ def assert_close(label: str, got: Any, expected: Any, *, rtol: float, atol: floa
 
 def assert_exact(label: str, got: Any, expected: Any) -> None:
     """Integers, labels, counts and masks: integer-valued floats and bools are fine, else exact."""
-    got_array = as_float64(got, label)
     expected_array = np.asarray(expected, dtype=np.float64)
+    _shape_first(label, got, expected_array)
+    got_array = as_float64(got, label)
     _check_shape(label, got_array, expected_array)
     _nonfinite_failure(label, got_array, expected_array)
     bad = got_array != expected_array

@@ -6,6 +6,7 @@ import datetime as _dt
 import functools
 import hashlib
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,26 +32,57 @@ HIDDEN_DEFAULT_HINT = "re-read the handout's rules for {functions}."
 
 
 def submission_digest(path: Path) -> str:
-    """sha256 of a file, or of a folder's relative paths and contents in sorted order."""
+    """sha256 of a file, or of a folder's relative paths and contents in sorted order.
+
+    A link in a folder counts by where it points, never by what it points at: read
+    with the grader's rights, a link to /proc/kcore would never end.
+    """
     digest = hashlib.sha256()
     if path.is_file():
-        digest.update(path.read_bytes())
+        _hash_file(digest, path)
         return digest.hexdigest()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for file in sorted(p for p in path.rglob("*")
+                       if (p.is_symlink() or p.is_file()) and "__pycache__" not in p.parts):
         digest.update(str(file.relative_to(path)).encode() + b"\0")
-        digest.update(file.read_bytes())
+        if file.is_symlink():
+            digest.update(b"link\0" + os.fsencode(os.readlink(file)))
+        else:
+            _hash_file(digest, file)
     return digest.hexdigest()
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
 
 
 def check_submission_path(path: Path) -> Path:
     """Refuse what cannot be a submission, with the fix in the message."""
     path = Path(path)
+    if path.is_symlink():
+        # Resolved here, a link to the reference would be graded as the student's work,
+        # read with the grader's rights before any sandbox exists.
+        raise SubmissionError(f"submission {path} is a symbolic link; pass the file or "
+                              "folder it points to instead")
     if not path.exists():
         raise SubmissionError(f"submission {path} does not exist")
     if path.is_dir():
-        if not ((path / "__init__.py").is_file() or (path / "main.py").is_file()):
+        entry = [path / name for name in ("__init__.py", "main.py")
+                 if (path / name).is_file() or (path / name).is_symlink()]
+        if not entry:
             raise SubmissionError(f"submission folder {path} has neither __init__.py nor "
                                   "main.py; put your functions in one of them")
+        links = [p.name for p in entry if p.is_symlink()]
+        if links:
+            raise SubmissionError(f"{links[0]} in submission folder {path} is a symbolic "
+                                  "link; the sandbox copies no links: put the code itself there")
+        odd = [p for p in path.rglob("*") if not (p.is_symlink() or p.is_file() or p.is_dir())]
+        if odd:
+            # Opening a named pipe blocks the grader; a device may never end.
+            raise SubmissionError(f"{odd[0].relative_to(path)} in submission folder {path} is "
+                                  "not a regular file (a named pipe, socket or device); "
+                                  "remove it")
     elif path.suffix != ".py":
         raise SubmissionError(f"submission {path} is not a Python file (.py)")
     return path.resolve()

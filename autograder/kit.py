@@ -314,7 +314,7 @@ def build_kit(*, assignment: Assignment, output: Path, make_zip: bool = False,
     from autograder.proxy import LocalSubmission
 
     output = Path(output)
-    _prepare_folder(output, force)
+    _check_folder(output, force)
     cases = assignment.cases(public_only=True)
     reference = assignment.reference_module()
     configure_reference(reference, "cpu")
@@ -329,6 +329,9 @@ def build_kit(*, assignment: Assignment, output: Path, make_zip: bool = False,
     for item in cases:
         _run_against_reference(item, LocalSubmission(reference), replay, "its recorded values")
 
+    # Only now, with the recording checked: a build that fails leaves the old kit as it was.
+    if is_kit(output):
+        shutil.rmtree(output)
     output.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED:
         shutil.copyfile(assignment.folder / name, output / name)
@@ -361,7 +364,7 @@ def _run_against_reference(item, sub: Any, ref: Any, against: str) -> None:
                           f"{type(exc).__name__}: {exc}") from exc
 
 
-def _prepare_folder(output: Path, force: bool) -> None:
+def _check_folder(output: Path, force: bool) -> None:
     if not output.exists() or (output.is_dir() and not any(output.iterdir())):
         return
     if not is_kit(output):
@@ -370,7 +373,6 @@ def _prepare_folder(output: Path, force: bool) -> None:
     if not force:
         raise AutograderError(f"{output} already holds a student kit; pass --force to "
                               "replace it")
-    shutil.rmtree(output)
 
 
 def write_zip(folder: Path, target: Path, *, prefix: str = "") -> Path:

@@ -119,12 +119,17 @@ class Registry:
     def uploader(self, name: str) -> Uploader:
         return _lookup(self.uploaders, name, "upload target")
 
+    def dispatcher(self, name: str) -> Callable:
+        """The factory of dispatcher ``name``; see ``register_dispatchers``."""
+        return _lookup(self.dispatchers, name, "dispatcher")
+
+    def sandbox_factory(self, name: str) -> Callable[[], Sandbox]:
+        """The factory of sandbox ``name``: checks the name without starting a backend."""
+        return _lookup(self.sandboxes, name, "sandbox")
+
     def sandbox(self, name: str) -> Sandbox:
-        try:
-            return self.sandboxes[name][1]()
-        except KeyError:
-            raise AutograderError(f"unknown sandbox {name!r}; available: "
-                                  f"{', '.join(sorted(self.sandboxes))}") from None
+        """A new backend ``name``; the caller closes it."""
+        return self.sandbox_factory(name)()
 
 
 def _lookup(table: dict, name: str, kind: str):
@@ -154,29 +159,16 @@ def build_registry(pm: pluggy.PluginManager,
 
     def assignment_register(plugin: str):
         def register(folder: Path) -> None:
-            if isinstance(folder, Assignment):
-                assignment = folder
-            else:
-                try:
-                    assignment = load_assignment(Path(folder), plugin=plugin)
-                except AutograderError as exc:
-                    raise PluginError(plugin, f"bad assignment: {exc}") from None
+            try:
+                assignment = load_assignment(Path(folder), plugin=plugin)
+            except AutograderError as exc:
+                raise PluginError(plugin, f"bad assignment: {exc}") from None
             other = registry.assignments.get(assignment.id)
             if other is not None:
                 raise PluginError(plugin, f"assignment id {assignment.id!r} is already "
                                           f"registered by plugin {other.plugin!r}")
             assignment.plugin = plugin
             registry.assignments[assignment.id] = assignment
-        return register
-
-    def sandbox_register(plugin: str):
-        def register(name: str, factory: Callable[[], Sandbox]) -> None:
-            if name in registry.sandboxes:
-                raise PluginError(plugin, f"sandbox {name!r} is already registered by plugin "
-                                          f"{registry.sandboxes[name][0]!r}")
-            if not callable(factory):
-                raise PluginError(plugin, f"sandbox {name!r}: factory is not callable")
-            registry.sandboxes[name] = (plugin, factory)
         return register
 
     def named_register(kind: str, table: dict, valid: Callable = callable,
@@ -193,7 +185,8 @@ def build_registry(pm: pluggy.PluginManager,
         return make
 
     _call_each(pm, "register_assignments", assignment_register, registry.problems)
-    _call_each(pm, "register_sandboxes", sandbox_register, registry.problems)
+    _call_each(pm, "register_sandboxes", named_register(
+        "sandbox", registry.sandboxes, invalid="factory is not callable"), registry.problems)
     _call_each(pm, "register_dispatchers", named_register("dispatcher", registry.dispatchers),
                registry.problems)
     _call_each(pm, "register_layouts", named_register("layout", registry.layouts),

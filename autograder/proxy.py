@@ -8,6 +8,7 @@ that tests see the same kinds of values either way.
 
 from __future__ import annotations
 
+import builtins
 import copy
 from typing import Any, Callable
 
@@ -50,11 +51,21 @@ class StudentCallError(Exception):
     def hidden_message(self) -> str:
         """No message text: a student's exception could carry a hidden test's inputs out."""
         if self.outcome.kind == "exception":
-            return f"{self.function}() raised {self.outcome.exc_type}"
+            if self.outcome.exc_type in _BUILTIN_EXCEPTIONS:
+                return f"{self.function}() raised {self.outcome.exc_type}"
+            return f"{self.function}() raised an exception that is not a Python built-in"
         if self.outcome.kind == "import":
             return "your submission could not be imported"
         summary = _KIND_SUMMARY.get(self.outcome.kind, "failed")
         return f"{self.function}() {summary}"
+
+
+# The only exception names a hidden test repeats: a submission names its own classes
+# (``type(repr(X), (ValueError,), {})``), so any other name could carry a hidden
+# test's inputs out.
+_BUILTIN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException))
 
 
 CallObserver = Callable[[str], None]
@@ -78,6 +89,16 @@ class SubmissionProxy:
         """
         return SubmissionProxy(self._session, timeout_s=self._timeout_s,
                                observer=self._observer, opaque=positions)
+
+    def fresh(self) -> SubmissionProxy:
+        """The same proxy, its next call in a new worker with nothing remembered.
+
+        A test that judges ``f`` by the submission's own helpers calls
+        ``sub.fresh()`` before calling the helpers: in the worker that answered
+        ``f`` they could just return ``f``'s answer again.
+        """
+        self._session.restart()
+        return self
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -108,6 +129,10 @@ class LocalSubmission:
         twin = LocalSubmission(self._namespace, positions)
         twin._kept = self._kept
         return twin
+
+    def fresh(self) -> LocalSubmission:
+        """Trusted code keeps no state to forget: the same object."""
+        return self
 
     def _keep(self, value: Any) -> Any:
         if not self._opaque:

@@ -31,6 +31,8 @@ MAX_DEPTH = 32
 MAX_NODES = 200_000
 MAX_ARRAYS = 65536
 MAX_STR = 10_000
+# Larger than any real axis; with a 0 elsewhere in the shape, 2**62 would pass the size check.
+_MAX_DIM = 1 << 40
 
 
 class WireError(ValueError):
@@ -122,8 +124,13 @@ def read_frame(read_exact, max_bytes: int) -> bytes:
     return read_exact(length)
 
 
-def decode(body: bytes, *, allow_functions: bool = False) -> Any:
-    """Decode a frame body produced by :func:`encode`, validating every part."""
+def decode(body: bytes, *, allow_functions: bool = False,
+           max_elements: int | None = None) -> Any:
+    """Decode a frame body produced by :func:`encode`, validating every part.
+
+    :param max_elements: the most array elements the frame may hold in all; a
+        bool array converted to float64 by the grader grows eightfold.
+    """
     if len(body) < _LEN.size:
         raise WireError("truncated message")
     (header_len,) = _LEN.unpack_from(body)
@@ -135,15 +142,22 @@ def decode(body: bytes, *, allow_functions: bool = False) -> Any:
         raise WireError(f"header is not valid JSON: {exc}") from None
     if not isinstance(header, dict) or set(header) != {"tree", "arrays"}:
         raise WireError("header must hold exactly 'tree' and 'arrays'")
-    arrays = _decode_arrays(header["arrays"], memoryview(body)[_LEN.size + header_len:])
-    counter = [0]
-    return _decode_node(header["tree"], arrays, 0, counter, allow_functions)
+    try:
+        arrays = _decode_arrays(header["arrays"], memoryview(body)[_LEN.size + header_len:],
+                                max_elements)
+        # Each array once: a tree naming one array 150,000 times would decode a
+        # 1 MB frame into a list that np.stack turns into gigabytes.
+        return _decode_node(header["tree"], [[a] for a in arrays], 0, [0], allow_functions)
+    except WireError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise WireError(f"malformed value ({type(exc).__name__}: {exc})") from None
 
 
-def _decode_arrays(table: Any, data: memoryview) -> list[np.ndarray]:
+def _decode_arrays(table: Any, data: memoryview, max_elements: int | None) -> list[np.ndarray]:
     if not isinstance(table, list) or len(table) > MAX_ARRAYS:
         raise WireError("bad array table")
-    arrays, offset = [], 0
+    arrays, offset, elements = [], 0, 0
     for entry in table:
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape"}:
             raise WireError("bad array entry")
@@ -154,9 +168,15 @@ def _decode_arrays(table: Any, data: memoryview) -> list[np.ndarray]:
                 or not all(type(n) is int and 0 <= n for n in shape)):
             raise WireError(f"bad array shape {shape!r}")
         dtype = np.dtype(dtype_str)
-        nbytes = math.prod(shape) * dtype.itemsize
+        size = math.prod(shape)
+        nbytes = size * dtype.itemsize
         if offset + nbytes > len(data):
             raise WireError("array data shorter than its shape says")
+        elements += size
+        if max_elements is not None and elements > max_elements:
+            raise WireError(f"arrays of more than {max_elements} numbers in all")
+        if any(n > _MAX_DIM for n in shape):
+            raise WireError(f"array dimension over {_MAX_DIM} in shape {shape!r}")
         chunk = data[offset:offset + nbytes]
         arrays.append(np.frombuffer(chunk, dtype=dtype).reshape(tuple(shape)).copy())
         offset += nbytes
@@ -190,7 +210,9 @@ def _decode_node(node: Any, arrays: list, depth: int, counter: list, allow_fn: b
         index = node["$nd"]
         if type(index) is not int or not 0 <= index < len(arrays):
             raise WireError("bad array reference")
-        return arrays[index]
+        if not arrays[index]:
+            raise WireError("an array referenced twice")
+        return arrays[index].pop()
     if "$list" in node or "$tuple" in node:
         items = node.get("$list", node.get("$tuple"))
         if len(node) != 1 or not isinstance(items, list):

@@ -37,6 +37,21 @@ def registry(pm):
 
 
 @pytest.fixture
+def with_plugin(pm):
+    """Register fake plugins for one test and always unregister them."""
+    names = []
+
+    def add(plugin, name):
+        pm.register(plugin, name=name)
+        names.append(name)
+        return build_registry(pm)
+
+    yield add
+    for name in names:
+        pm.unregister(name=name)
+
+
+@pytest.fixture
 def sandbox(registry):
     backend = registry.sandbox("subprocess")
     yield backend

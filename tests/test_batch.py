@@ -94,6 +94,13 @@ def test_layout_canvas_reads_ids_late_markers_and_resubmissions(tmp_path):
     assert identify_canvas(make_folder(tmp_path / "plain", {"alice.py": "x"}), "p") is None
 
 
+def test_layout_canvas_names_the_files_when_several_could_be_the_assignment(tmp_path):
+    root = make_folder(tmp_path, {"doejohn_102_9002_perceptron.py": "x",
+                                  "doejohn_102_9002_perceptron-1.py": "y"})
+    [found] = identify_canvas(root, "perceptron")
+    assert "(perceptron-1.py, perceptron.py) and 2 of them are perceptron.py" in found.problem
+
+
 GRADESCOPE_YML = """\
 submission_111:
   :submitters:
@@ -141,7 +148,7 @@ def test_a_gradescope_metadata_file_that_is_not_yaml_is_named(tmp_path):
 # --- grading a batch -----------------------------------------------------------------------------
 
 def test_gradescope_batch_applies_the_course_late_policy(tmp_path):
-    root = make_folder(tmp_path / "export" / "assignment_5_export", {
+    make_folder(tmp_path / "export" / "assignment_5_export", {
         "submission_metadata.yml": GRADESCOPE_YML.split("submission_333")[0],
         "submission_111/perceptron.py": good(), "submission_222/perceptron.py": bad()})
     course = tmp_path / "course.toml"

@@ -1,14 +1,15 @@
 """The batch's plugin hooks: dispatchers, layouts and score adjustments."""
 
+import datetime as dt
+
 import pytest
 
 from autograder import hookimpl
 from autograder.batch.dispatch import Dispatcher, grade_task
 from autograder.batch.run import run_batch
 from autograder.batch.sources import Found
-from autograder.errors import PluginError
+from autograder.errors import AutograderError, PluginError
 from autograder.gradebook import Adjustment, Gradebook
-from autograder.plugins import build_registry
 
 from conftest import REPO
 
@@ -34,20 +35,14 @@ class InlinePlugin:
 
 
 @pytest.fixture
-def with_plugins(pm):
+def with_plugins(with_plugin):
     """Register fake plugins (the inline dispatcher always) and return the registry."""
-    names = []
-
     def add(*plugins):
         for plugin in (InlinePlugin(), *plugins):
-            name = f"test-{type(plugin).__name__}"
-            pm.register(plugin, name=name)
-            names.append(name)
-        return build_registry(pm)
+            registry = with_plugin(plugin, f"test-{type(plugin).__name__}")
+        return registry
 
-    yield add
-    for name in names:
-        pm.unregister(name=name)
+    return add
 
 
 def source(tmp_path, **files):
@@ -75,6 +70,19 @@ def test_hook_register_dispatchers_a_plugin_dispatcher_grades_the_batch(with_plu
     with Gradebook.open(tmp_path / "gb.db") as book:
         assert [g.final_score for g in book.final_grades()] == [100.0, 100.0]
         assert book.table("runs")[0]["options"].count('"dispatcher": "inline"') == 1
+
+
+@pytest.mark.parametrize("names, message", [
+    ({"dispatcher": "nope"}, "unknown dispatcher 'nope'; available: inline, local"),
+    ({"dispatcher": "inline", "sandbox": "nope"}, "unknown sandbox 'nope'; available: "),
+])
+def test_an_unknown_dispatcher_or_sandbox_is_refused_before_the_gradebook_opens(
+        with_plugins, tmp_path, names, message):
+    registry = with_plugins()
+    with pytest.raises(AutograderError, match=message):
+        run_batch(assignment_id="perceptron", source=source(tmp_path, **{"a.py": REFERENCE}),
+                  gradebook=tmp_path / "gb.db", registry=registry, **names)
+    assert not (tmp_path / "gb.db").exists()
 
 
 def test_hook_register_dispatchers_duplicate_name_names_both_plugins(with_plugins):
@@ -123,6 +131,39 @@ def test_hook_register_layouts_a_broken_layout_is_named(with_plugins, tmp_path):
 
     registry = with_plugins(Broken())
     with pytest.raises(PluginError, match="test-Broken.*layout 'broken' failed: ZeroDivision"):
+        batch(registry, source(tmp_path, **{"a.py": REFERENCE}), tmp_path / "gb.db")
+
+
+@pytest.mark.parametrize("submitted_at, penalty", [
+    (dt.datetime(2025, 3, 3, 12, 0), -20.0),        # no zone: local time, as --due reads it
+    (dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc), None),
+])
+def test_hook_register_layouts_times_without_a_zone_are_local(with_plugins, tmp_path,
+                                                              submitted_at, penalty):
+    class Timed:
+        @hookimpl
+        def register_layouts(self, register):
+            register("timed", lambda root, assignment_id: [
+                Found("u1", root / "a.py", submitted_at=submitted_at)])
+
+    registry = with_plugins(Timed())
+    db = tmp_path / "gb.db"
+    batch(registry, source(tmp_path, **{"a.py": REFERENCE}), db, layout="timed",
+          late={"due": "2025-03-02T00:00:00", "penalty": 10})
+    with Gradebook.open(db) as book:
+        [grade] = book.final_grades()
+    assert [a.points for a in grade.adjustments] == ([penalty] if penalty else [])
+
+
+def test_hook_register_layouts_a_submitted_at_that_is_not_a_time_is_named(with_plugins, tmp_path):
+    class Stringly:
+        @hookimpl
+        def register_layouts(self, register):
+            register("stringly", lambda root, assignment_id: [
+                Found("u1", root / "a.py", submitted_at="yesterday")])
+
+    registry = with_plugins(Stringly())
+    with pytest.raises(PluginError, match="test-Stringly.*submitted_at of u1 is 'yesterday'"):
         batch(registry, source(tmp_path, **{"a.py": REFERENCE}), tmp_path / "gb.db")
 
 

@@ -108,6 +108,23 @@ def test_grader_failures_exit_one_with_a_message(tmp_path):
                                            "--sandbox", "nope").output
 
 
+@pytest.mark.parametrize("command", [
+    ["stub", "perceptron", "-o", "{out}"],
+    ["release", "perceptron", "-o", "{out}"],
+    ["gradescope", "build", "perceptron", "-o", "{out}"],
+    ["grade", "perceptron", str(REFERENCE), "--sandbox", "subprocess", "--json", "{out}"],
+    ["grade", "perceptron", str(REFERENCE), "--sandbox", "subprocess", "--junit", "{out}"],
+])
+def test_an_output_path_that_cannot_be_written_is_named_without_a_traceback(tmp_path, command):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = blocker / "out"
+    result = run(*(part.format(out=out) for part in command))
+    assert result.exit_code == 1, result.output
+    assert f"{blocker}" in result.output, result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+
+
 def test_usage_errors_exit_two(tmp_path):
     assert run("grade", "perceptron").exit_code == 2
     assert run("grade", "perceptron", tmp_path / "missing.py").exit_code == 2
@@ -139,6 +156,10 @@ def test_plugins_reports_json():
     report = json.loads(result.output)
     assert report["assignments"]["perceptron"] == "perceptron"
     assert "subprocess" in report["sandboxes"]
+    assert report["dispatchers"]["local"] == "autograder.batch.default_plugin"
+    assert set(report["layouts"]) >= {"gradescope", "canvas", "per-student"}
+    assert report["exporters"]["junit"] == report["uploaders"]["canvas"] == \
+        "autograder.exporters.default_plugin"
 
 
 def test_every_command_has_help():

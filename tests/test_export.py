@@ -19,7 +19,6 @@ from autograder.exporters import GRADES, RESULTS, Exporter, Uploader, UploadRepo
 from autograder.exporters.grades import load_grades
 from autograder.exporters.junit import to_junit
 from autograder.exporters.spreadsheets import canvas_csv, moodle_csv
-from autograder.plugins import build_registry
 
 from conftest import REPO
 from fakes.gradebook import make_gradebook
@@ -237,20 +236,6 @@ class UploaderPlugin:
     def register_uploaders(self, register):
         register("echo", Uploader(help="Reports every grade.", push=lambda grades, *, dry_run,
                                   ledger: UploadReport("echo", dry_run)))
-
-
-@pytest.fixture
-def with_plugin(pm):
-    names = []
-
-    def add(plugin, name):
-        pm.register(plugin, name=name)
-        names.append(name)
-        return build_registry(pm)
-
-    yield add
-    for name in names:
-        pm.unregister(name=name)
 
 
 def test_hook_register_exporters_adds_a_format(with_plugin, result):

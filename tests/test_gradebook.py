@@ -144,11 +144,27 @@ def test_a_standing_result_is_not_written_twice(book):
     assert book.final_grades(student_id="s1")[0].final_score == 99.0
 
 
+def test_a_grader_error_from_a_racing_batch_never_hides_a_standing_grade(book):
+    sub_id = seed(book)[0]
+    assert book.record_result(run_id=1, submission_id=sub_id, version="1.0", status="error",
+                              message="the grader failed") is False
+    assert book.final_grades(student_id="s1")[0].final_score == 60.0
+
+
 def test_a_new_assignment_version_needs_grading_again(book):
     seed(book)
     ids = book.add_submissions(assignment_id="hw", version="2.0", regrade=False,
                                rows=[("s1", f"{0:064x}", "s1.py", None, False)])
     assert ids[0][1] is True
+
+
+def test_going_back_to_an_earlier_file_makes_it_current_again_within_one_second(book):
+    seed(book, students=("s1",))
+    first = f"{0:064x}"
+    for sha in ("b" * 64, first):  # resubmitted, then back to the first file at once
+        book.add_submissions(assignment_id="hw", version="1.0", regrade=False,
+                             rows=[("s1", sha, "s1.py", None, False)])
+    assert book.final_grades(student_id="s1")[0].submission.sha256 == first
 
 
 def test_unknown_assignment_lists_the_graded_ones(book):
@@ -207,9 +223,12 @@ def test_an_override_sets_the_final_grade_and_keeps_who_why_and_when(book):
     ("s1", "hw", -1, "x", "negative"),
     ("ghost", "hw", 50, "x", "no student 'ghost'"),
     ("s1", "nope", 50, "x", "no assignment 'nope'"),
+    # In the gradebook, but with no submission: the override would show nowhere.
+    ("s3", "hw", 50, "x", "s3 has no submission of 'hw'.*autograder batch"),
 ])
 def test_bad_overrides_are_refused(book, student, assignment, score, reason, message):
     seed(book)
+    book.add_students([("s3", "In Roster", None)], in_roster=True)
     with pytest.raises(GradebookError, match=message):
         book.add_override(student_id=student, assignment_id=assignment, score=score,
                           reason=reason, author="ta")
@@ -258,6 +277,8 @@ def test_policy_options_override_the_course_file_which_overrides_the_stored_poli
 def test_late_options_without_a_due_date_are_an_error():
     with pytest.raises(AutograderError, match="--penalty needs a due date"):
         resolve_policy(assignment_id="hw", options={"penalty": 10}, course={}, stored=None)
+    with pytest.raises(AutograderError, match="--per needs a due date"):
+        resolve_policy(assignment_id="hw", options={"per": "hour"}, course={}, stored=None)
     assert resolve_policy(assignment_id="hw", options={}, course={}, stored=None) is None
 
 
@@ -293,6 +314,18 @@ def test_json_export_holds_everything(book):
     assert data["tables"]["results"][0]["document"]["tests"][0]["name"] == "t1"
     assert data["tables"]["adjustments"][0]["reason"] == "late"
     assert data["final_grades"][0]["tests"][1]["status"] == "failed"
+
+
+def test_json_export_holds_the_lms_push_ledger(book):
+    from autograder.exporters.grades import to_record
+    from autograder.exporters.ledger import PushLedger
+
+    seed(book)
+    PushLedger(book).record("canvas https://lms/courses/1/assignments/2",
+                            to_record(book.final_grades(student_id="s1")[0]))
+    pushes = json.loads(export_json(book))["tables"]["lms_pushes"]
+    assert [(p["target"], p["student_id"], p["score"]) for p in pushes] == [
+        ("canvas https://lms/courses/1/assignments/2", "s1", 60.0)]
 
 
 def test_stats_summarise_scores_and_pass_rates_and_plot_a_png(book, tmp_path):

@@ -94,6 +94,15 @@ def test_bad_gradebook_commands_are_named(db, args, message):
     assert db.read_bytes() == before
 
 
+@pytest.mark.parametrize("args", [["export", "-o"], ["stats", "hw", "--plot"]])
+def test_an_output_path_that_cannot_be_written_is_named(db, tmp_path, args):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run("gradebook", *args, blocker / "out", "--gradebook", db)
+    assert result.exit_code == 1 and f"{blocker}" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_commands_on_a_missing_gradebook_name_the_fix(tmp_path):
     result = run("gradebook", "show", "--gradebook", tmp_path / "none.db")
     assert result.exit_code == 1 and "no gradebook at" in result.output

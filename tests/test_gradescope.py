@@ -139,6 +139,21 @@ def test_a_submission_that_cannot_be_graded_still_gets_results(built, tmp_path, 
     assert message in document["output"]
 
 
+@pytest.mark.parametrize("files, chosen", [
+    # The same choice as `autograder batch` makes in a student's folder.
+    ({"perceptron.py": "", "__init__.py": "", "util.py": ""}, "perceptron.py"),
+    ({"main.py": "", "util.py": ""}, "."),
+    ({"hw1/solution.py": "", "__MACOSX/hw1/._solution.py": ""}, "hw1/solution.py"),
+])
+def test_the_file_graded_is_chosen_as_a_batch_chooses_it(tmp_path, files, chosen):
+    from autograder.gradescope.run import find_submission
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert find_submission(tmp_path, "perceptron") == tmp_path / chosen
+
+
 @pytest.mark.parametrize("source", [
     "import os\nos._exit(3)\n",                          # kills its process on import
     "print('garbage ' * 100000)\n" + REFERENCE.read_text(),  # floods stdout

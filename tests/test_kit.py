@@ -279,6 +279,25 @@ def test_a_public_test_that_fails_on_the_reference_stops_the_build(registry, tmp
     assert not (tmp_path / "kit").exists()
 
 
+def test_a_failed_rebuild_with_force_keeps_the_kit_it_was_to_replace(registry, tmp_path):
+    assignment = registry.assignment("perceptron")
+    kit = build_kit(assignment=assignment, output=tmp_path / "kit")
+    before = {p.name: p.read_bytes() for p in kit.iterdir()}
+
+    @case
+    def public_broken(sub, ref):
+        raise RuntimeError("a bug in a public test")
+
+    original = assignment.cases
+    assignment.cases = lambda *, public_only=False: original(public_only=True) + [public_broken]
+    try:
+        with pytest.raises(GraderError, match="public test public_broken crashed"):
+            build_kit(assignment=assignment, output=kit, force=True)
+    finally:
+        del assignment.cases
+    assert {p.name: p.read_bytes() for p in kit.iterdir()} == before
+
+
 def test_an_unknown_assignment_is_still_an_error_not_a_kit(tmp_path, registry):
     with pytest.raises(AutograderError, match="unknown assignment"):
         api.grade(assignment_id=str(tmp_path), submission=REPO / "reference" / "perceptron.py",

@@ -4,14 +4,13 @@ import importlib.metadata
 import inspect
 import re
 import shutil
-from pathlib import Path
 
 import pluggy
 import pytest
 
 from autograder import hookimpl, hookspecs
-from autograder.errors import PluginError, UnknownAssignmentError
-from autograder.plugins import build_registry, get_registry, make_plugin_manager
+from autograder.errors import AutograderError, UnknownAssignmentError
+from autograder.plugins import get_registry, make_plugin_manager
 from autograder.sandbox.subprocess_backend import SubprocessSandbox
 
 from conftest import REPO
@@ -38,21 +37,6 @@ class FolderPlugin:
     def register_assignments(self, register):
         for folder in self.folders:
             register(folder)
-
-
-@pytest.fixture
-def with_plugin(pm):
-    """Register fake plugins for one test and always unregister them."""
-    names = []
-
-    def add(plugin, name):
-        pm.register(plugin, name=name)
-        names.append(name)
-        return build_registry(pm)
-
-    yield add
-    for name in names:
-        pm.unregister(name=name)
 
 
 # --- register_assignments ----------------------------------------------------------------------
@@ -138,6 +122,19 @@ def test_hook_register_sandboxes_duplicate_name_names_both_plugins(with_plugin):
     registry = with_plugin(Clash(), "clash")
     assert "sandbox 'subprocess' is already registered by plugin " \
            "'autograder.sandbox.default_plugin'" in str(registry.problems[0])
+
+
+def test_hook_register_sandboxes_a_failing_factory_is_not_an_unknown_name(with_plugin):
+    class Broken:
+        @hookimpl
+        def register_sandboxes(self, register):
+            register("broken", lambda: {}["missing setting"])
+
+    registry = with_plugin(Broken(), "broken-sandbox")
+    with pytest.raises(KeyError, match="missing setting"):
+        registry.sandbox("broken")
+    with pytest.raises(AutograderError, match="unknown sandbox 'nope'; available: .*broken"):
+        registry.sandbox("nope")
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -33,7 +33,12 @@ RETURNS = {"sgd_momentum_step": 2, "rmsprop_step": 2, "adam_step": 3}
 
 
 def _own_history(sub, spec, w0, steps, hyper):
-    """The spec's loop run with the submission's own adam_step; None if that fails."""
+    """The spec's loop run with the submission's own adam_step; None if that fails.
+
+    In a fresh worker: in the one that answered adam_optimize, adam_step could
+    replay that history and so pass any history off as its own.
+    """
+    sub = sub.fresh()
     grad = as_callable(spec)
     w, m, v = w0, np.zeros_like(w0), np.zeros_like(w0)
     rows = [w0]

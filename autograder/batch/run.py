@@ -9,6 +9,7 @@ grades only what is missing.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import time
@@ -51,6 +52,27 @@ class BatchSummary:
         """Submissions graded per second of wall time (unchanged ones not counted)."""
         return self.graded / self.wall_s if self.wall_s > 0 else 0.0
 
+    def render(self, gradebook: Path) -> str:
+        """What ``autograder batch`` prints when it ends."""
+        lines = [f"{self.assignment_id}: {self.found} submissions ({self.layout} layout) "
+                 f"-> {gradebook}",
+                 f"graded {self.graded}, skipped as unchanged {self.skipped}, failed "
+                 f"{self.failed}; wall time {self.wall_s:.1f} s, "
+                 f"{self.per_second:.1f} submissions/s"]
+        for student, status, message in self.failures:
+            lines.append(f"  {status}: {student}: {message.splitlines()[0] if message else ''}")
+        for warning in self.warnings:
+            lines.append(f"  warning: {warning}")
+        if self.unknown_students:
+            lines.append(f"not in the roster ({len(self.unknown_students)}): "
+                         f"{', '.join(self.unknown_students)}")
+        if self.missing_students:
+            lines.append(f"in the roster, no submission ({len(self.missing_students)}): "
+                         f"{', '.join(self.missing_students)}")
+        if self.adjustments_written:
+            lines.append(f"adjustments written or withdrawn: {self.adjustments_written}")
+        return "\n".join(lines)
+
 
 def default_jobs() -> int:
     try:
@@ -77,11 +99,8 @@ def run_batch(*, assignment_id: str, source: Path, gradebook: Path = DEFAULT_GRA
     registry = registry or get_registry()
     assignment = registry.assignment(assignment_id)
     sandbox = sandbox or api.DEFAULT_SANDBOX
-    for kind, name, table in (("sandbox", sandbox, registry.sandboxes),
-                              ("dispatcher", dispatcher, registry.dispatchers)):
-        if name not in table:
-            raise AutograderError(f"unknown {kind} {name!r}; available: "
-                                  f"{', '.join(sorted(table)) or 'none'}")
+    registry.sandbox_factory(sandbox)  # an unknown name fails here, before the gradebook opens
+    make_dispatcher = registry.dispatcher(dispatcher)
     roster_entries = load_roster(roster) if roster else None
     course_data = load_course(course) if course else {}
     progress = progress or Progress()
@@ -109,7 +128,7 @@ def run_batch(*, assignment_id: str, source: Path, gradebook: Path = DEFAULT_GRA
                        source=Path(source), assignment=assignment, regrade=regrade,
                        roster=roster_entries, policy=policy, course=course_data,
                        config=DispatchConfig(jobs=jobs, sandbox=sandbox, device=device),
-                       dispatcher=dispatcher, progress=progress)
+                       make_dispatcher=make_dispatcher, progress=progress)
             status = "finished"
         finally:
             summary.wall_s = time.perf_counter() - started
@@ -152,6 +171,15 @@ def _call_layout(registry: Registry, name: str, root: Path, assignment_id: str):
         raise PluginError(plugin, f"layout {name!r} failed: {type(exc).__name__}: {exc}") from exc
     if found is not None and not all(isinstance(f, Found) for f in found):
         raise PluginError(plugin, f"layout {name!r} must return a list of Found or None")
+    for item in found or ():
+        if item.submitted_at is None:
+            continue
+        if not isinstance(item.submitted_at, datetime.datetime):
+            raise PluginError(plugin, f"layout {name!r}: submitted_at of {item.student_id} is "
+                                      f"{item.submitted_at!r}, not a datetime or None")
+        if item.submitted_at.tzinfo is None:
+            # Read as --due reads a time without a zone; a late policy compares aware times.
+            item.submitted_at = item.submitted_at.astimezone()
     return found
 
 
@@ -188,7 +216,7 @@ def _display_path(path: Path, root: Path, source: Path) -> str:
 def _grade_all(*, book: Gradebook, registry: Registry, summary: BatchSummary, found: list[Found],
                root: Path, source: Path, assignment, regrade: bool,
                roster: dict[str, RosterEntry] | None, policy, course: dict,
-               config: DispatchConfig, dispatcher: str, progress: Progress) -> None:
+               config: DispatchConfig, make_dispatcher, progress: Progress) -> None:
     version = assignment.version
     if roster is not None:
         book.add_students(((e.student_id, e.name, e.email) for e in roster.values()),
@@ -228,7 +256,7 @@ def _grade_all(*, book: Gradebook, registry: Registry, summary: BatchSummary, fo
             record(sub_id, INVALID, message=item.problem)
         else:
             tasks.append(GradeTask(sub_id, assignment.id, str(item.path)))
-    runner = registry.dispatchers[dispatcher][1](config)
+    runner = make_dispatcher(config)
     try:
         for outcome in runner.run(tasks):
             record(outcome.key, outcome.status, outcome.document, outcome.message,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.errors import SourceError
+from autograder.errors import AutograderError, SourceError
 
 # Noise that archivers and operating systems add; never a student's submission.
 IGNORED = re.compile(r"^(__MACOSX|__pycache__|\.DS_Store|Thumbs\.db|desktop\.ini|\..*)$")
@@ -108,27 +108,35 @@ def _unzip(source: Path, target: Path) -> None:
                           "download it again") from None
 
 
-def pick_entry(folder: Path, assignment_id: str) -> tuple[Path | None, str | None]:
+def pick_entry(folder: Path, assignment_id: str, *,
+               recursive: bool = False) -> tuple[Path | None, str | None]:
     """Which part of a student's folder to grade: ``(path, None)`` or ``(None, problem)``.
 
     ``<assignment>.py`` first, then the folder itself when it is a package
     (``__init__.py`` or ``main.py``), then its only ``.py`` file.
+
+    :param recursive: look for that only ``.py`` file in subfolders too (an upload
+        unzipped with its folder, as Gradescope does).
     """
     named = folder / f"{assignment_id}.py"
     if named.is_file():
         return named, None
     if (folder / "__init__.py").is_file() or (folder / "main.py").is_file():
         return folder, None
-    python = [p for p in entries(folder) if p.is_file() and p.suffix == ".py"]
+    if recursive:
+        python = sorted(p for p in folder.rglob("*.py") if p.is_file() and not any(
+            IGNORED.match(part) for part in p.relative_to(folder).parts))
+    else:
+        python = [p for p in entries(folder) if p.is_file() and p.suffix == ".py"]
     if len(python) == 1:
         return python[0], None
     if not python:
         found = ", ".join(p.name for p in entries(folder)[:5]) or "nothing"
         return None, (f"no Python file in {folder.name}/ (found {found}); "
-                      f"expected {assignment_id}.py")
-    names = ", ".join(p.name for p in python[:5])
-    return None, (f"{len(python)} Python files in {folder.name}/ ({names}) and none is "
-                  f"{assignment_id}.py, __init__.py or main.py; cannot tell which to grade")
+                      f"expected one Python file ({assignment_id}.py)")
+    names = ", ".join(str(p.relative_to(folder)) for p in python[:5])
+    return None, (f"{len(python)} Python files in {folder.name}/ (found {names}) and none "
+                  f"is {assignment_id}.py, __init__.py or main.py; cannot tell which to grade")
 
 
 def not_python(path: Path, assignment_id: str) -> str:
@@ -185,9 +193,10 @@ def identify_canvas(root: Path, assignment_id: str) -> list[Found] | None:
             found.append(Found(user, items[0][0], late=late, name=name,
                                problem=not_python(items[0][0], assignment_id)))
         else:
-            names = ", ".join(canvas_original_name(m.group("file")) for _, m in python[:5])
+            names = ", ".join(m.group("file") for _, m in python[:5])
+            which = (f"{len(wanted)} of them are" if wanted else "none is")
             found.append(Found(user, python[0][0], late=late, name=name, problem=(
-                f"{len(python)} Python files ({names}) and none is {assignment_id}.py; "
+                f"{len(python)} Python files ({names}) and {which} {assignment_id}.py; "
                 "cannot tell which to grade")))
     return found
 
@@ -248,7 +257,7 @@ def _as_time(value) -> _dt.datetime | None:
 
     try:
         return parse_time(str(value).replace(" -", "-").replace(" +", "+"), what="created_at")
-    except Exception:  # noqa: BLE001 - an unreadable time is no time, not a failed batch
+    except AutograderError:  # an unreadable time is no time, not a failed batch
         return None
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-GRADEBOOK_HELP = "The gradebook file (SQLite); created by batch when missing."
+GRADEBOOK_HELP = "The gradebook file (SQLite), or $AUTOGRADER_GRADEBOOK; batch creates it."
 
 
 def gradebook_option(function):
@@ -64,25 +64,4 @@ def batch(assignment: str, source: Path, gradebook_path: Path, jobs: int | None,
         regrade=regrade, roster=roster, layout=layout, sandbox=sandbox, dispatcher=dispatcher,
         device=device, course=course, progress=progress_for(),
         late={"due": due, "grace": grace, "penalty": penalty, "per": per, "cap": cap})
-    click.echo(render_summary(summary, gradebook_path))
-
-
-def render_summary(summary, gradebook_path: Path) -> str:
-    lines = [f"{summary.assignment_id}: {summary.found} submissions ({summary.layout} layout) "
-             f"-> {gradebook_path}",
-             f"graded {summary.graded}, skipped as unchanged {summary.skipped}, failed "
-             f"{summary.failed}; wall time {summary.wall_s:.1f} s, "
-             f"{summary.per_second:.1f} submissions/s"]
-    for student, status, message in summary.failures:
-        lines.append(f"  {status}: {student}: {message.splitlines()[0] if message else ''}")
-    for warning in summary.warnings:
-        lines.append(f"  warning: {warning}")
-    if summary.unknown_students:
-        lines.append(f"not in the roster ({len(summary.unknown_students)}): "
-                     f"{', '.join(summary.unknown_students)}")
-    if summary.missing_students:
-        lines.append(f"in the roster, no submission ({len(summary.missing_students)}): "
-                     f"{', '.join(summary.missing_students)}")
-    if summary.adjustments_written:
-        lines.append(f"adjustments written or withdrawn: {summary.adjustments_written}")
-    return "\n".join(lines)
+    click.echo(summary.render(gradebook_path))

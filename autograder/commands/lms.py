@@ -13,8 +13,7 @@ from pathlib import Path
 import click
 
 from autograder.commands.batch import gradebook_option
-
-VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+from autograder.gradescope import DEFAULT_HIDDEN_VISIBILITY, VISIBILITIES
 
 
 @click.command()
@@ -55,7 +54,7 @@ def gradescope() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               default="autograder.zip", show_default=True, help="The zip to write.")
 @click.option("--hidden-visibility", type=click.Choice(VISIBILITIES),
-              default="after_due_date", show_default=True,
+              default=DEFAULT_HIDDEN_VISIBILITY, show_default=True,
               help="When students see hidden tests' results on Gradescope.")
 def gradescope_build(assignment: str, output: Path, hidden_visibility: str) -> None:
     """Write the autograder zip for ASSIGNMENT to upload to Gradescope.
@@ -127,9 +126,9 @@ def _export_command(name: str, exporter) -> click.Command:
         if output is None or str(output) == "-":
             sys.stdout.write(text)
             return
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        from autograder.api import write_text
+
+        click.echo(f"wrote {write_text(output, text)}", err=True)
 
     params: list[click.Parameter] = [click.Option(
         ["-o", "--output"], type=click.Path(dir_okay=False, path_type=Path),

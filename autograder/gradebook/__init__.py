@@ -17,8 +17,8 @@ import importlib
 _EXPORTS = {
     "Adjustment": "records", "AdjustmentRecord": "records", "FinalGrade": "records",
     "ResultRecord": "records", "SubmissionFacts": "records", "SubmissionRecord": "records",
-    "TestDetail": "records", "DEFAULT_GRADEBOOK": "store", "AssignmentRecord": "store",
-    "Gradebook": "store", "StudentRecord": "store", "SubmissionHistory": "store",
+    "TestDetail": "records", "DEFAULT_GRADEBOOK": "store", "AssignmentRecord": "records",
+    "Gradebook": "store", "StudentRecord": "records", "SubmissionHistory": "records",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -30,7 +30,8 @@ def export_csv(book: Gradebook) -> str:
 def export_json(book: Gradebook) -> str:
     """Everything: the final grades with their detail, and every table's rows."""
     tables = {name: book.table(name) for name in
-              ("students", "assignments", "runs", "submissions", "results", "adjustments")}
+              ("students", "assignments", "runs", "submissions", "results", "adjustments",
+               "lms_pushes")}
     for row in tables["results"]:
         row["document"] = json.loads(row["document"]) if row["document"] else None
     for row in tables["runs"]:

@@ -139,7 +139,7 @@ def resolve_policy(*, assignment_id: str, options: dict[str, Any], course: dict[
     if unknown:
         raise MetadataError(source, f"unknown [late] keys {unknown}; known: {list(POLICY_KEYS)}")
     if merged.get("due") is None:
-        given = [k for k in ("penalty", "cap", "grace") if options.get(k) is not None]
+        given = [k for k in ("penalty", "cap", "grace", "per") if options.get(k) is not None]
         if given:
             raise AutograderError(f"--{given[0]} needs a due date: pass --due or set "
                                   f"[assignments.{assignment_id}] due in a course file")

@@ -94,6 +94,33 @@ class ResultRecord:
 
 
 @dataclass(frozen=True)
+class AssignmentRecord:
+    id: str
+    title: str
+    version: str
+    max_score: float
+    late_policy: dict | None = None
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    id: str
+    name: str | None
+    email: str | None
+    in_roster: bool
+
+
+@dataclass(frozen=True)
+class SubmissionHistory:
+    """One submission of a student, with every result it got (oldest first)."""
+
+    assignment_id: str
+    submission: SubmissionRecord
+    results: tuple[ResultRecord, ...]
+    current: bool
+
+
+@dataclass(frozen=True)
 class FinalGrade:
     """A student's grade for one assignment, with everything that produced it.
 

@@ -15,15 +15,14 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autograder.errors import GradebookError
-from autograder.gradebook import schema
+from autograder.gradebook import finals, schema
 from autograder.gradebook.records import (
-    CRASHED, ERROR, GRADED, INVALID, PENDING, Adjustment, AdjustmentRecord, FinalGrade,
-    ResultRecord, SubmissionRecord, TestDetail,
+    CRASHED, GRADED, INVALID, Adjustment, AdjustmentRecord, AssignmentRecord, FinalGrade,
+    ResultRecord, StudentRecord, SubmissionHistory, SubmissionRecord,
 )
 
 DEFAULT_GRADEBOOK = Path("gradebook.db")
@@ -32,35 +31,8 @@ BUSY_TIMEOUT_S = 60.0
 FINAL_STATUSES = (GRADED, INVALID, CRASHED)
 
 
-def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class AssignmentRecord:
-    id: str
-    title: str
-    version: str
-    max_score: float
-    late_policy: dict | None = None
-
-
-@dataclass(frozen=True)
-class StudentRecord:
-    id: str
-    name: str | None
-    email: str | None
-    in_roster: bool
-
-
-@dataclass(frozen=True)
-class SubmissionHistory:
-    """One submission of a student, with every result it got (oldest first)."""
-
-    assignment_id: str
-    submission: SubmissionRecord
-    results: tuple[ResultRecord, ...]
-    current: bool
+def now(timespec: str = "seconds") -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec=timespec)
 
 
 class Gradebook:
@@ -197,7 +169,9 @@ class Gradebook:
         submission needs grading unless it already has a standing result for
         this assignment version (or ``regrade`` is asked for).
         """
-        stamp = now()
+        # The newest last_seen_at is the current submission: a student who goes back to an
+        # earlier file within the same second must still replace the one seen before.
+        stamp = now("microseconds")
         out = []
         with self.transaction() as conn:
             for student_id, sha256, path, submitted_at, late in rows:
@@ -229,12 +203,13 @@ class Gradebook:
 
         :param guard: skip the write when a standing result for this version
             already exists (two batches racing on one gradebook then never store
-            the same grading twice); ``--regrade`` turns it off.
+            the same grading twice, nor the loser's ``error`` over the winner's
+            grade, since the newest result is the one that counts); ``--regrade``
+            turns it off.
         :returns: whether the result was written.
         """
         with self.transaction() as conn:
-            if guard and status in FINAL_STATUSES and self._has_standing_result(
-                    conn, submission_id, version):
+            if guard and self._has_standing_result(conn, submission_id, version):
                 return False
             score = max_score = None
             if document is not None:
@@ -318,6 +293,14 @@ class Gradebook:
             raise GradebookError(f"score {score:g} is negative; give a score of 0 or more")
         assignment = self.assignment(assignment_id)
         self.student(student_id)
+        # Final grades are read per submission: an override without one would be
+        # stored, reported as set, and then shown, exported and uploaded nowhere.
+        if self.conn.execute("SELECT 1 FROM submissions WHERE student_id = ? AND "
+                             "assignment_id = ? LIMIT 1",
+                             (student_id, assignment.id)).fetchone() is None:
+            raise GradebookError(f"{student_id} has no submission of {assignment.id!r} in the "
+                                 f"gradebook {self.path}; an override sets the grade of a "
+                                 "submission: grade theirs with `autograder batch` first")
         stamp = now()
         with self.transaction() as conn:
             conn.execute("UPDATE adjustments SET superseded_at = ? WHERE student_id = ? AND "
@@ -370,51 +353,8 @@ class Gradebook:
         """
         if assignment_id is not None:
             self.assignment(assignment_id)
-        rows = self.conn.execute(_FINAL_SQL, {"a": assignment_id, "s": student_id}).fetchall()
-        result_ids = [r[11] for r in rows if r[11] is not None]
-        tests: dict[int, list[TestDetail]] = {}
-        for row in self.conn.execute(
-                "SELECT result_id, name, score, max_score, status, visibility, output, mistake "
-                "FROM test_results WHERE result_id IN (SELECT value FROM json_each(?)) "
-                "ORDER BY result_id, rowid", (json.dumps(result_ids),)):
-            tests.setdefault(row[0], []).append(TestDetail(*row[1:]))
-        adjustments: dict[tuple[str, str], list[AdjustmentRecord]] = {}
-        submission_of: dict[int, int | None] = {}
-        for row in self.conn.execute(
-                "SELECT id, kind, points, score, reason, author, created_at, superseded_at, "
-                "student_id, assignment_id, submission_id FROM adjustments "
-                "WHERE superseded_at IS NULL AND (:a IS NULL OR assignment_id = :a) "
-                "AND (:s IS NULL OR student_id = :s) ORDER BY id",
-                {"a": assignment_id, "s": student_id}):
-            adjustments.setdefault((row[8], row[9]), []).append(AdjustmentRecord(*row[:8]))
-            submission_of[row[0]] = row[10]
-        grades = []
-        for row in rows:
-            (sub_id, sid, aid, sha, path, submitted_at, late, name, email, title, max_score,
-             rid, run_id, version, status, score, r_max, message, graded_at) = row
-            submission = SubmissionRecord(sub_id, sha, path, submitted_at, bool(late))
-            result = None if rid is None else ResultRecord(
-                rid, run_id, version, status, score, r_max, message, graded_at)
-            mine = adjustments.get((sid, aid), [])
-            override = next((a for a in reversed(mine) if a.kind == "override"), None)
-            active = tuple(a for a in mine
-                           if a.kind != "override" and submission_of[a.id] == sub_id)
-            top = r_max if r_max is not None else max_score
-            autograded = score if result is not None and status != ERROR else None
-            if override is not None:
-                final = override.score
-            elif autograded is None:
-                final = None
-            else:
-                final = min(top, max(0.0, autograded + sum(a.points or 0.0 for a in active)))
-            grades.append(FinalGrade(
-                student_id=sid, student_name=name, student_email=email, assignment_id=aid,
-                assignment_title=title, max_score=top,
-                status=status if result is not None else PENDING, autograded_score=autograded,
-                final_score=None if final is None else round(final, 6), submission=submission,
-                result=result, adjustments=active, override=override,
-                tests=tuple(tests.get(rid, ()))))
-        return grades
+        return finals.final_grades(self.conn, assignment_id=assignment_id,
+                                   student_id=student_id)
 
     def history(self, *, student_id: str) -> list[SubmissionHistory]:
         """Every submission of a student, newest first per assignment, with all its results."""
@@ -453,25 +393,8 @@ class Gradebook:
 
 
 _TABLES = ("students", "assignments", "runs", "submissions", "results", "test_results",
-           "adjustments")
+           "adjustments", "lms_pushes")
 
-_FINAL_SQL = """
-WITH current AS (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.student_id, s.assignment_id
-                                   ORDER BY s.last_seen_at DESC, s.id DESC) AS rank
-    FROM submissions s
-    WHERE (:a IS NULL OR s.assignment_id = :a) AND (:s IS NULL OR s.student_id = :s)
-)
-SELECT c.id, c.student_id, c.assignment_id, c.sha256, c.path, c.submitted_at, c.late,
-       st.name, st.email, a.title, a.max_score,
-       r.id, r.run_id, r.assignment_version, r.status, r.score, r.max_score, r.message, r.graded_at
-FROM current c
-JOIN students st ON st.id = c.student_id
-JOIN assignments a ON a.id = c.assignment_id
-LEFT JOIN results r ON r.id = (SELECT MAX(id) FROM results WHERE submission_id = c.id)
-WHERE c.rank = 1
-ORDER BY c.assignment_id, c.student_id
-"""
 
 
 def _assignment(row) -> AssignmentRecord:

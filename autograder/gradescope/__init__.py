@@ -38,7 +38,8 @@ def validate_results(document: Any, *, source: str = "results.json") -> None:
                             pointer)
 
 
-def _check_visibility(hidden_visibility: str) -> None:
+def check_visibility(hidden_visibility: str) -> None:
+    """Raise :class:`~autograder.errors.MetadataError` unless it is one of :data:`VISIBILITIES`."""
     if hidden_visibility not in VISIBILITIES:
         raise MetadataError("hidden visibility", f"{hidden_visibility!r} is not one of "
                                                  f"{', '.join(VISIBILITIES)}")
@@ -52,7 +53,7 @@ def to_gradescope(result: dict[str, Any], *,
     :param hidden_visibility: what Gradescope shows of our hidden tests, and when.
     :param execution_time: the whole run's seconds, when more than grading alone.
     """
-    _check_visibility(hidden_visibility)
+    check_visibility(hidden_visibility)
     tests = []
     for test in result["tests"]:
         tests.append({
@@ -101,5 +102,5 @@ def write(results: list[dict[str, Any]], *,
                       indent=2) + "\n"
 
 
-__all__ = ["DEFAULT_HIDDEN_VISIBILITY", "VISIBILITIES", "failure_results", "results_schema",
-           "to_gradescope", "validate_results"]
+__all__ = ["DEFAULT_HIDDEN_VISIBILITY", "VISIBILITIES", "check_visibility", "failure_results",
+           "results_schema", "to_gradescope", "validate_results"]

@@ -22,7 +22,7 @@ import autograder
 from autograder import __version__
 from autograder.assignment import Assignment
 from autograder.errors import GraderError
-from autograder.gradescope import DEFAULT_HIDDEN_VISIBILITY, _check_visibility
+from autograder.gradescope import DEFAULT_HIDDEN_VISIBILITY, check_visibility
 from autograder.kit import write_zip
 
 ENGINE = "engine"
@@ -142,7 +142,7 @@ def _pyproject(assignment: Assignment, pins: list[str], packages: list[str]) -> 
 def build_gradescope_zip(*, assignment: Assignment, output: Path,
                          hidden_visibility: str = DEFAULT_HIDDEN_VISIBILITY) -> Path:
     """Write Gradescope's autograder zip for ``assignment`` to ``output``."""
-    _check_visibility(hidden_visibility)
+    check_visibility(hidden_visibility)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         engine = root / ENGINE

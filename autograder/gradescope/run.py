@@ -22,25 +22,21 @@ from autograder.errors import GraderError, SubmissionError
 from autograder.gradescope import (DEFAULT_HIDDEN_VISIBILITY, VISIBILITIES, failure_results,
                                    to_gradescope)
 
-IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git"}
-
 
 def find_submission(folder: Path, assignment_id: str) -> Path:
-    """The file (or package folder) to grade among what the student uploaded."""
+    """The file (or package folder) to grade among what the student uploaded.
+
+    The same choice as a batch makes in a student's folder
+    (:func:`autograder.batch.sources.pick_entry`), subfolders included.
+    """
+    from autograder.batch.sources import pick_entry
+
     if not folder.is_dir():
         raise SubmissionError(f"no submission folder at {folder}")
-    if (folder / "__init__.py").is_file() or (folder / "main.py").is_file():
-        return folder
-    named = folder / f"{assignment_id}.py"
-    if named.is_file():
-        return named
-    found = sorted(p for p in folder.rglob("*.py")
-                   if not IGNORED_DIRS.intersection(p.relative_to(folder).parts))
-    if len(found) == 1:
-        return found[0]
-    listing = ", ".join(str(p.relative_to(folder)) for p in found[:10]) or "no .py file"
-    raise SubmissionError(f"expected one Python file ({assignment_id}.py); found {listing}. "
-                          f"Upload {assignment_id}.py, or a single .py file")
+    path, problem = pick_entry(folder, assignment_id, recursive=True)
+    if path is None:
+        raise SubmissionError(f"{problem}. Upload {assignment_id}.py, or a single .py file")
+    return path
 
 
 def grade_for_gradescope(*, root: Path, assignment_id: str,
@@ -79,7 +75,9 @@ def run(argv: list[str] | None = None) -> int:
                                     hidden_visibility=args.hidden_visibility)
     results = args.root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
-    # Built in memory, written once, renamed into place: never half a file.
+    # Built in memory, written once, renamed into place: never half a file. Written
+    # here, not through autograder.api: results.json must appear even when that
+    # cannot be imported.
     tmp = results.with_name("results.json.tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")
     tmp.replace(results)

@@ -25,6 +25,20 @@ class Limits:
     import_timeout_s: float = 60.0
     output_bytes: int = 1 << 16
     result_bytes: int = 64 << 20
+    # Every import and call of one submission together; None: import + 10 calls' worth.
+    total_timeout_s: float | None = None
+
+    @property
+    def total_s(self) -> float:
+        """The wall-clock time one submission's imports and calls may take in all.
+
+        Without it a submission that sleeps just under the import limit and
+        never returns would cost (import + call timeout) per call, since each
+        timed-out call starts a fresh worker: half an hour for 30 tests.
+        """
+        if self.total_timeout_s is not None:
+            return self.total_timeout_s
+        return self.import_timeout_s + 10 * self.call_timeout_s
 
 
 @dataclass
@@ -143,6 +157,7 @@ class Session:
         self._workdir: Path | None = None
         self._import_failure: CallOutcome | None = None
         self._seq = 0
+        self._spent = 0.0
         self.worker_starts = 0
 
     def __enter__(self) -> Session:
@@ -152,6 +167,14 @@ class Session:
         self.close()
 
     def close(self) -> None:
+        self._stop_worker()
+
+    def restart(self) -> None:
+        """End the worker: the next call runs in a fresh one that remembers nothing.
+
+        For tests that judge one function by what the submission's other functions
+        return: called in the same worker, those could replay the first answer.
+        """
         self._stop_worker()
 
     def _stop_worker(self) -> None:
@@ -182,7 +205,8 @@ class Session:
             shutil.copy2(self.submission, target)
         self.worker_starts += 1
         self._worker = self.sandbox.spawn(self._workdir, target, self.forbidden)
-        ready = self._exchange(None, self.limits.import_timeout_s, "importing your submission")
+        ready = self._timed_exchange(None, self.limits.import_timeout_s,
+                                     "importing your submission")
         if ready.ok:
             return None
         self._stop_worker()
@@ -201,6 +225,9 @@ class Session:
         """
         if self._import_failure is not None:
             return self._import_failure
+        if self._spent >= self.limits.total_s:
+            return CallOutcome(False, kind="timeout", message=self._out_of_time(
+                f"{function}() was not run"))
         if self._worker is None:
             failure = self._start_worker()
             if failure is not None:
@@ -210,14 +237,32 @@ class Session:
         self._seq += 1
         request = {"fn": function, "seq": self._seq, "args": list(args), "kwargs": kwargs or {},
                    "opaque": list(opaque)}
-        outcome = self._exchange(request, timeout_s or self.limits.call_timeout_s,
-                                 f"{function}()")
+        outcome = self._timed_exchange(request, timeout_s or self.limits.call_timeout_s,
+                                       f"{function}()")
         if outcome.seq != self._seq and outcome.kind not in ("timeout", "output", "crash", "protocol"):
             outcome = CallOutcome(False, kind="protocol",
                                   message=f"{function}() answered out of turn")
         if not outcome.ok and outcome.kind in ("timeout", "output", "crash", "protocol", "exit"):
             self._stop_worker()
         return outcome
+
+    def _timed_exchange(self, request: dict | None, timeout_s: float, what: str) -> CallOutcome:
+        """:meth:`_exchange`, within what is left of the submission's total time."""
+        left = self.limits.total_s - self._spent
+        start = time.monotonic()
+        try:
+            outcome = self._exchange(request, min(timeout_s, left), what)
+        finally:
+            self._spent += time.monotonic() - start
+        if outcome.kind == "timeout" and left < timeout_s:
+            # An import is named by _start_worker's prefix already.
+            outcome.message = self._out_of_time("" if request is None else f"{what} was stopped")
+        return outcome
+
+    def _out_of_time(self, what: str) -> str:
+        reason = (f"the submission used up the {self.limits.total_s:g} s (wall clock) that "
+                  "its imports and calls may take together")
+        return f"{what}: {reason}" if what else reason
 
     def _exchange(self, request: dict | None, timeout_s: float, what: str) -> CallOutcome:
         worker = self._worker
@@ -288,7 +333,8 @@ class Session:
             return CallOutcome(False, kind="protocol", output=_tail(output),
                                message=f"{what} wrote extra data to the grader's channel")
         try:
-            message = transport.decode(frame)
+            # As many numbers as result_bytes holds in float64, whatever the dtype sent.
+            message = transport.decode(frame, max_elements=self.limits.result_bytes // 8)
         except transport.WireError as exc:
             return CallOutcome(False, kind="protocol", output=_tail(output),
                                message=f"{what} sent back something that is not a valid "
@@ -354,6 +400,10 @@ def _tail(output: bytes | bytearray, limit: int = 2000) -> str:
     return ("..." + text) if len(output) > limit else text
 
 
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _outcome_from_message(message: Any, output: bytes) -> CallOutcome:
     if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
         return CallOutcome(False, kind="protocol", output=_tail(output),
@@ -364,7 +414,7 @@ def _outcome_from_message(message: Any, output: bytes) -> CallOutcome:
         outcome = CallOutcome(
             False, kind=str(message.get("kind", "exception")),
             message=str(message.get("message", "")), exc_type=str(message.get("type", "")),
-            exc_mro=[str(m) for m in message.get("mro", []) if isinstance(m, str)],
+            exc_mro=[m for m in _as_list(message.get("mro")) if isinstance(m, str)],
             traceback=str(message.get("traceback", "")), output=_tail(output))
         if outcome.kind == "exception" and outcome.exc_type:
             outcome.message = f"{outcome.exc_type}: {outcome.message}"

@@ -241,8 +241,13 @@ def needs_torch(submission: Path) -> tuple[bool, bool]:
     files = [submission] if submission.is_file() else sorted(submission.rglob("*.py"))
     uses, optim = False, False
     for path in files[:200]:
+        # Never through a link: a student's x.py -> /proc/kcore or -> a FIFO would
+        # make this process read without end, with the grader's rights.
+        if path.is_symlink() or not path.is_file():
+            continue
         try:
-            source = path.read_bytes()[:1 << 20]
+            with open(path, "rb") as handle:
+                source = handle.read(1 << 20)
         except OSError:
             continue
         if _TORCH_IMPORT.search(source):
