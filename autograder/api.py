@@ -31,6 +31,10 @@ def grade(*, assignment_id: str, submission: Path, public_only: bool = False,
     registry = registry or get_registry()
     if is_kit(assignment_id):
         assignment, public_only = load_kit(assignment_id), True
+    elif str(assignment_id).endswith(".zip") and Path(assignment_id).is_file():
+        folder = Path(assignment_id).with_suffix("")
+        raise AutograderError(f"{assignment_id} is a zip file; unzip it first and grade with "
+                              f"its folder: autograder grade {folder} {submission}")
     else:
         assignment = registry.assignment(assignment_id)
     backend = registry.sandbox(sandbox)
@@ -132,12 +136,13 @@ def validate_file(*, path: Path) -> dict[str, Any]:
 
 
 def release(*, assignment_id: str, output: Path, make_zip: bool = False, force: bool = False,
-            registry: Registry | None = None) -> Path:
+            with_engine: bool = False, registry: Registry | None = None) -> Path:
     """Build an assignment's student kit in the folder ``output`` (see :mod:`autograder.kit`)."""
     from autograder.kit import build_kit
 
     assignment = (registry or get_registry()).assignment(assignment_id)
-    return build_kit(assignment=assignment, output=Path(output), make_zip=make_zip, force=force)
+    return build_kit(assignment=assignment, output=Path(output), make_zip=make_zip, force=force,
+                     with_engine=with_engine)
 
 
 def gradescope_zip(*, assignment_id: str, output: Path, hidden_visibility: str = "after_due_date",

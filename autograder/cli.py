@@ -8,6 +8,7 @@ stderr); 2 a usage error; 3 ``grade --fail-under`` and the score is lower.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,6 +59,11 @@ def list_assignments() -> None:
                    f"[{assignment.plugin}]")
     for problem in registry.problems:
         click.echo(f"warning: {problem}", err=True)
+    if not registry.assignments:
+        narrowed = os.environ.get("AUTOGRADER_LOAD_PLUGINS")
+        why = (f" (AUTOGRADER_LOAD_PLUGINS={narrowed!r} narrows the plugins loaded)"
+               if narrowed is not None else "")
+        click.echo(f"no assignments are installed{why}", err=True)
 
 
 @cli.command()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograder.assignment import Assignment
-from autograder.compare import CheckFailure, values_match
+from autograder.compare import CheckFailure, as_float64, values_match
 from autograder.errors import GraderError, SubmissionError
 from autograder.mutants import Mutant, load_mutants, mutant_module
 from autograder.proxy import LocalSubmission, StudentCallError, SubmissionProxy
@@ -143,6 +143,11 @@ class Fingerprinter:
         """
         if not case.fingerprint or failure.tolerance is None:
             return None
+        try:
+            # Once, not once per mutant: the student's value may be a huge nested list.
+            got = as_float64(failure.got, failure.label)
+        except CheckFailure:
+            return None  # not numbers: no mutant's value can match it
         rtol, atol = failure.tolerance
         fallback = None
         for mutant, local in self._mutants:
@@ -154,7 +159,7 @@ class Fingerprinter:
                 except Exception:  # noqa: BLE001 - a mutant may break later checks
                     pass
             seen = record.values.get(failure.label)
-            if seen is None or not values_match(failure.got, seen[0], rtol=max(rtol, 1e-9),
+            if seen is None or not values_match(got, seen[0], rtol=max(rtol, 1e-9),
                                                 atol=max(atol, 1e-12)):
                 continue
             if record.first_failure == failure.label:

@@ -34,6 +34,7 @@ from autograder.errors import AutograderError, GraderError, MetadataError
 
 KIT_FILE = "kit.json"
 EXPECTED_FILE = "expected.json"
+ENGINE_FOLDER = "engine"
 KIT_FORMAT = 1
 # The fixed set of files a kit holds: nothing else is ever copied into one.
 SHIPPED = ("stub.py", "handout.md", PUBLIC_TESTS)
@@ -303,8 +304,12 @@ def load_kit(folder: str | Path) -> KitAssignment:
 
 
 def build_kit(*, assignment: Assignment, output: Path, make_zip: bool = False,
-              force: bool = False) -> Path:
+              force: bool = False, with_engine: bool = False) -> Path:
     """Write the student kit of ``assignment`` to the folder ``output`` (and ``output.zip``).
+
+    With ``with_engine`` the kit also holds ``engine/``: the engine alone, as an
+    installable folder, so that students need not install the package that
+    carries the course's references and hidden tests.
 
     Runs the public tests against the reference to record the values they ask
     for, then once more against the recording, so that a kit that cannot
@@ -346,6 +351,10 @@ def build_kit(*, assignment: Assignment, output: Path, make_zip: bool = False,
            "note": "Public tests only: hidden tests run when you submit. Grade with "
                    f"`autograder grade {output.name} YOUR_FILE.py`."}
     (output / KIT_FILE).write_text(json.dumps(kit, indent=2) + "\n")
+    if with_engine:
+        from autograder.packaging import write_engine
+
+        write_engine(output / ENGINE_FOLDER)
     if make_zip:
         write_zip(output, output.with_name(output.name + ".zip"), prefix=output.name)
     return output

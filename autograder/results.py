@@ -93,8 +93,9 @@ def render_table(result: dict[str, Any], *, width: int = 100) -> str:
         lines.append(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:<{widths[2]}}  "
                      f"{message}".rstrip())
     lines.insert(1, "-" * min(width, max(len(line) for line in lines)))
+    # The table shows a first line cut to fit; a failure's full text follows it.
     details = [f"\n[{t['name']}]\n{t['output']}" for t in result["tests"]
-               if t["status"] == "failed" and "\n" in t["output"]]
+               if t["status"] == "failed" and ("\n" in t["output"] or len(t["output"]) > room)]
     lines.extend(details)
     lines.append("")
     lines.append(result["output"])

@@ -171,3 +171,18 @@ def test_every_command_has_help():
 def test_device_cuda_is_refused_for_a_numpy_reference():
     result = run("grade", "perceptron", REFERENCE, "--device", "cuda")
     assert result.exit_code == 1 and "runs on the CPU only" in result.output
+
+
+def test_grading_a_kit_zip_says_to_unzip_it(tmp_path):
+    kit = tmp_path / "kit.zip"
+    kit.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    result = run("grade", kit, REFERENCE)
+    assert result.exit_code == 1
+    assert "is a zip file; unzip it first" in result.output and str(tmp_path / "kit") in result.output
+
+
+def test_list_with_no_assignments_says_so(monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_LOAD_PLUGINS", "")
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 0
+    assert "no assignments are installed (AUTOGRADER_LOAD_PLUGINS=''" in result.output

@@ -180,6 +180,14 @@ def test_canvas_csv_takes_ids_from_the_accounts_file(tmp_path):
     assert rows[2] == ["Student S1", "4321", "s1", "jdoe", "Lab A", "100"]
 
 
+def test_canvas_csv_puts_a_canvas_downloads_ids_under_id_not_sis(tmp_path):
+    # A batch of a Canvas download keys students by their Canvas user id.
+    path = make_gradebook(tmp_path / "g.db", {"48004": (30.0, 70.0)}, layout="canvas")
+    rows, _ = canvas_importer_accepts(canvas_csv(
+        load_grades(gradebook=path, assignment_id="perceptron"), canvas_assignment_id="7"))
+    assert rows[2][1:4] == ["48004", "", ""]
+
+
 def test_canvas_csv_needs_the_canvas_assignment_id(grades):
     with pytest.raises(AutograderError, match="number in the Canvas assignment's URL"):
         canvas_csv(grades, canvas_assignment_id="Perceptron")

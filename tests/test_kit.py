@@ -302,3 +302,41 @@ def test_an_unknown_assignment_is_still_an_error_not_a_kit(tmp_path, registry):
     with pytest.raises(AutograderError, match="unknown assignment"):
         api.grade(assignment_id=str(tmp_path), submission=REPO / "reference" / "perceptron.py",
                   registry=registry)
+
+
+def test_a_kit_with_engine_installs_the_engine_alone_and_grades(registry, tmp_path):
+    """`release --with-engine`: students install engine/, which holds no course secret."""
+    kit = build_kit(assignment=registry.assignment("perceptron"), output=tmp_path / "kit",
+                    with_engine=True)
+    engine = kit / "engine"
+    files = [p for p in engine.rglob("*") if p.is_file()]
+    assert (engine / "pyproject.toml").exists() and (engine / "autograder" / "cli.py").exists()
+    assert not [p for p in files if {"assignments", "reference"} & set(p.relative_to(engine).parts)]
+    hidden = (REPO / "assignments" / "perceptron" / "hidden_tests.py").read_text()
+    secrets = ["def perceptron_train", "def kernel_perceptron_train"] + [
+        line.split("(")[0] for line in hidden.splitlines() if line.startswith("def ")]
+    for path in files:
+        text = path.read_text(errors="replace")
+        assert not [s for s in secrets if s in text], path
+
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(engine)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    assert not (target / "autograder" / "reference").exists()
+    assert not (target / "autograder" / "assignments").exists()
+    # -S: no .pth files, so the development install's finder cannot supply the course;
+    # the dependencies come from site-packages, the engine only from the installed folder.
+    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c",
+         "import autograder, sys; from autograder.cli import main; "
+         "print('ENGINE', autograder.__file__); main()",
+         "grade", str(kit), str(REPO / "examples" / "submissions" / "perceptron_student.py"),
+         "--sandbox", "subprocess"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={"PYTHONPATH": f"{target}:{site_packages}", "PATH": "/usr/bin:/bin",
+             "AUTOGRADER_LOAD_PLUGINS": ""})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"ENGINE {target}" in proc.stdout
+    assert "Score: 30/30" in proc.stdout and "hidden tests run when you submit" in proc.stdout

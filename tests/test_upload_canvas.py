@@ -206,3 +206,18 @@ def test_cli_upload_of_an_assignment_the_gradebook_lacks(fake, gradebook):
                  env={"CANVAS_API_TOKEN": TOKEN})
     assert result.exit_code == 1 and "svm_dual" in result.output
     assert fake.server.requests == []
+
+
+def test_a_canvas_downloads_student_ids_match_canvas_ids_never_sis_ids(tmp_path):
+    # Student "12" came from a Canvas download: Canvas user 12. Another user's SIS id is
+    # also "12"; matching our id as an SIS id would grade the wrong person.
+    users = [dict(USERS[1]), {"id": 16, "name": "Other", "sortable_name": "Other",
+                              "sis_user_id": "12", "login_id": "o16", "email": "o@x.example"}]
+    state = FakeCanvas(users=users)
+    book_path = make_gradebook(tmp_path / "g.db", {"12": (30.0, 70.0)}, emails=False,
+                               layout="canvas")
+    with LoopbackServer(state) as server:
+        state.server = server
+        report = push(state, book_path)
+    assert statuses(report) == {"12": "pushed"}
+    assert state.submissions[12]["score"] == 100 and state.submissions[16]["score"] is None

@@ -22,20 +22,25 @@ from autograder.gradescope import DEFAULT_HIDDEN_VISIBILITY, VISIBILITIES
               help="The kit folder to write (new or empty).")
 @click.option("--zip", "make_zip", is_flag=True, help="Also write OUTPUT.zip.")
 @click.option("--force", is_flag=True, help="Replace a kit already in OUTPUT.")
-def release(assignment: str, output: Path, make_zip: bool, force: bool) -> None:
+@click.option("--with-engine", is_flag=True,
+              help="Add engine/: the grading engine alone, installable with "
+                   "`pip install KIT/engine`, holding no assignment, reference or hidden test.")
+def release(assignment: str, output: Path, make_zip: bool, force: bool,
+            with_engine: bool) -> None:
     """Build the student kit of ASSIGNMENT: stub, handout, public tests, expected values.
 
     The kit holds no reference code, hidden test or mutant. A student grades
     against its public tests with only the engine installed:
 
     \b
-    autograder release perceptron -o perceptron-kit --zip
+    autograder release perceptron -o perceptron-kit --zip --with-engine
+    pip install ./perceptron-kit/engine          # the student: engine only
     autograder grade perceptron-kit perceptron.py
     """
     from autograder import api
 
     written = api.release(assignment_id=assignment, output=output, make_zip=make_zip,
-                          force=force)
+                          force=force, with_engine=with_engine)
     click.echo(f"wrote the student kit {written}"
                + (f" and {written.with_name(written.name + '.zip')}" if make_zip else ""))
 

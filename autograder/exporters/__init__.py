@@ -62,6 +62,8 @@ class GradeRecord:
     section: str = ""
     lms_ids: Mapping[str, str] = field(default_factory=dict)
     graded_at: str | None = None
+    #: ``student`` is a Canvas user id (from a Canvas download), not an SIS id or login.
+    student_is_canvas_id: bool = False
 
 
 @dataclass(frozen=True)

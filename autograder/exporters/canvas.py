@@ -95,9 +95,11 @@ def _index(submissions) -> dict[str, Any]:
 
 
 def _find(index: dict[str, Any], record: GradeRecord) -> Any:
+    # A Canvas user id must never be matched as someone's SIS id or login.
+    ours = "" if record.student_is_canvas_id else record.student
     for key in (f"canvas:{record.lms_ids.get('canvas', '')}",
-                f"sis:{record.sis_user_id or record.student}",
-                f"login:{record.sis_login_id or record.student}",
+                f"sis:{record.sis_user_id or ours}",
+                f"login:{record.sis_login_id or ours}",
                 f"email:{record.email.lower()}"):
         if not key.endswith(":") and key in index:
             return index[key]

@@ -75,17 +75,24 @@ def comment_for(grade) -> str:
     return "\n".join(lines)
 
 
-def to_record(grade, account: Mapping[str, str] | None = None) -> GradeRecord:
-    """A gradebook :class:`~autograder.gradebook.records.FinalGrade` as a GradeRecord."""
+def to_record(grade, account: Mapping[str, str] | None = None, *,
+              canvas_user_id: bool = False) -> GradeRecord:
+    """A gradebook :class:`~autograder.gradebook.records.FinalGrade` as a GradeRecord.
+
+    :param canvas_user_id: the student id is a Canvas user id (the batch read a Canvas
+        download), so it is Canvas's ``ID``, never an SIS id.
+    """
     account = account or {}
     fields = {attr: account.get(column, "") for column, attr in FIELD_COLUMNS.items()}
     fields["name"] = fields["name"] or grade.student_name or ""
     fields["email"] = fields["email"] or grade.student_email or ""
+    lms_ids = {lms: account[column] for column, lms in LMS_COLUMNS.items() if account.get(column)}
+    if canvas_user_id:
+        lms_ids.setdefault("canvas", grade.student_id)
     return GradeRecord(
         student=grade.student_id, assignment=grade.assignment_id, title=grade.assignment_title,
         score=grade.final_score, max_score=grade.max_score, summary=comment_for(grade),
-        lms_ids={lms: account[column] for column, lms in LMS_COLUMNS.items()
-                 if account.get(column)},
+        lms_ids=lms_ids, student_is_canvas_id=canvas_user_id,
         graded_at=grade.result.graded_at if grade.result is not None else None, **fields)
 
 
@@ -97,10 +104,14 @@ def load_grades(*, gradebook: Path, assignment_id: str,
     table = load_accounts(accounts) if accounts is not None else {}
     with Gradebook.open(gradebook) as book:
         finals = book.final_grades(assignment_id=assignment_id)
+        layouts = {run["id"]: run["layout"] for run in book.table("runs")}
     if not finals:
         raise AutograderError(f"the gradebook {gradebook} has no graded submission of "
                               f"{assignment_id!r} yet; run `autograder batch` first")
-    return [to_record(grade, table.get(grade.student_id)) for grade in finals]
+    return [to_record(grade, table.get(grade.student_id),
+                      canvas_user_id=grade.result is not None
+                      and layouts.get(grade.result.run_id) == "canvas")
+            for grade in finals]
 
 
 __all__ = ["comment_for", "load_accounts", "load_grades", "to_record"]

@@ -55,9 +55,10 @@ def canvas_csv(grades: Sequence[GradeRecord], *, canvas_assignment_id: str,
         most = max((g.max_score for g in grades), default=0.0)
         writer.writerow(["Points Possible", "", "", "", "", _points(most)])
     for grade in grades:
-        sis_user = grade.sis_user_id or (grade.student if student_id_as == "sis_user_id" else "")
-        sis_login = grade.sis_login_id or (grade.student if student_id_as == "sis_login_id"
-                                           else "")
+        # Our id stands in for an SIS id only when it is not Canvas's own user id.
+        ours = "" if grade.student_is_canvas_id else grade.student
+        sis_user = grade.sis_user_id or (ours if student_id_as == "sis_user_id" else "")
+        sis_login = grade.sis_login_id or (ours if student_id_as == "sis_login_id" else "")
         writer.writerow([grade.name or grade.student, grade.lms_ids.get("canvas", ""), sis_user,
                          sis_login, grade.section, _points(grade.score)])
     return out.getvalue()

@@ -10,23 +10,20 @@ installed here (so expected values are computed by the same NumPy), and a
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
-import autograder
 from autograder import __version__
 from autograder.assignment import Assignment
 from autograder.errors import GraderError
 from autograder.gradescope import DEFAULT_HIDDEN_VISIBILITY, check_visibility
 from autograder.kit import write_zip
+from autograder.packaging import SKIP, copy_engine, engine_pyproject, pinned_requirements
 
 ENGINE = "engine"
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "assignments", "reference")
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -86,26 +83,6 @@ def register_assignments(register):
 '''
 
 
-def _pinned_requirements(uses_torch: bool) -> tuple[list[str], str | None]:
-    """The engine's runtime requirements pinned to what is installed here, and torch's pin."""
-    pins, torch_pin = [], None
-    for requirement in importlib.metadata.requires("autograder") or []:
-        if "extra ==" in requirement:
-            continue
-        name = re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0)
-        try:
-            version = importlib.metadata.version(name).split("+")[0]
-        except importlib.metadata.PackageNotFoundError:
-            pins.append(requirement)
-            continue
-        if name.lower() == "torch":
-            if uses_torch:
-                torch_pin = f"torch=={version}"
-            continue
-        pins.append(f"{name}=={version}")
-    return pins, torch_pin
-
-
 def _copy_reference(assignment: Assignment, engine: Path) -> str:
     """Put the reference at its dotted path inside ``engine``; return its top-level package."""
     dotted = assignment.reference or ""
@@ -120,23 +97,10 @@ def _copy_reference(assignment: Assignment, engine: Path) -> str:
         package.mkdir(exist_ok=True)
         (package / "__init__.py").touch()
     if origin.name == "__init__.py":
-        shutil.copytree(origin.parent, engine.joinpath(*parts), ignore=_SKIP)
+        shutil.copytree(origin.parent, engine.joinpath(*parts), ignore=SKIP)
     else:
         shutil.copyfile(origin, engine.joinpath(*parts[:-1], parts[-1] + ".py"))
     return parts[0]
-
-
-def _pyproject(assignment: Assignment, pins: list[str], packages: list[str]) -> str:
-    include = ", ".join(json.dumps(p) for name in packages for p in (name, f"{name}.*"))
-    dependencies = "".join(f"    {json.dumps(pin)},\n" for pin in pins)
-    return (f'[build-system]\nrequires = ["setuptools>=61"]\n'
-            f'build-backend = "setuptools.build_meta"\n\n'
-            f'[project]\nname = "autograder"\nversion = "{__version__}"\n'
-            f'requires-python = ">=3.11"\ndependencies = [\n{dependencies}]\n\n'
-            f'[project.entry-points.autograder]\n'
-            f'{assignment.id} = "autograder.assignments.{assignment.id}"\n\n'
-            f'[tool.setuptools.packages.find]\nwhere = ["."]\ninclude = [{include}]\n\n'
-            f'[tool.setuptools.package-data]\n"*" = ["*.toml", "*.md", "*.json"]\n')
 
 
 def build_gradescope_zip(*, assignment: Assignment, output: Path,
@@ -146,7 +110,7 @@ def build_gradescope_zip(*, assignment: Assignment, output: Path,
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         engine = root / ENGINE
-        shutil.copytree(Path(autograder.__file__).parent, engine / "autograder", ignore=_SKIP)
+        copy_engine(engine)
         folder = engine / "autograder" / "assignments" / assignment.id
         (folder.parent).mkdir()
         (folder.parent / "__init__.py").touch()
@@ -154,9 +118,11 @@ def build_gradescope_zip(*, assignment: Assignment, output: Path,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
         (folder / "__init__.py").write_text(ASSIGNMENT_INIT.format(id=assignment.id))
         top = _copy_reference(assignment, engine)
-        pins, torch_pin = _pinned_requirements(assignment.uses_torch)
+        pins, torch_pin = pinned_requirements(include_torch=assignment.uses_torch)
         packages = sorted({"autograder", top})
-        (engine / "pyproject.toml").write_text(_pyproject(assignment, pins, packages))
+        (engine / "pyproject.toml").write_text(engine_pyproject(
+            pins=pins, packages=packages,
+            entry_points={assignment.id: f"autograder.assignments.{assignment.id}"}))
         torch_line = (f'/autograder/venv/bin/python -m pip install --quiet "{torch_pin}" '
                       '--index-url https://download.pytorch.org/whl/cpu\n' if torch_pin else "")
         setup = root / "setup.sh"

@@ -20,11 +20,11 @@ def document(score_one: float, score_two: float) -> dict:
 
 
 def make_gradebook(path: Path, grades: dict[str, tuple[float, float] | None],
-                   emails: bool = True) -> Path:
+                   emails: bool = True, layout: str = "per-student") -> Path:
     """``grades`` maps student id to (public points, hidden points), or None for an error."""
     with Gradebook.open(path, create=True) as book:
         run = book.start_run(assignment_id="perceptron", title="Perceptron", version="1.0.0",
-                             max_score=100.0, source="test", layout="per-student",
+                             max_score=100.0, source="test", layout=layout,
                              sandbox="subprocess", environment={}, options={},
                              late_policy=None)
         book.add_students([(s, f"Student {s.upper()}", f"{s}@uni.example" if emails else None)
