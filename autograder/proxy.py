@@ -27,6 +27,14 @@ _KIND_SUMMARY = {
 }
 
 
+# The only exception names a hidden test repeats: a submission names its own classes
+# (``type(repr(X), (ValueError,), {})``), so any other name could carry a hidden
+# test's inputs out.
+_BUILTIN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, BaseException))
+
+
 class StudentCallError(Exception):
     """A call of a student function did not return a value."""
 
@@ -58,14 +66,6 @@ class StudentCallError(Exception):
             return "your submission could not be imported"
         summary = _KIND_SUMMARY.get(self.outcome.kind, "failed")
         return f"{self.function}() {summary}"
-
-
-# The only exception names a hidden test repeats: a submission names its own classes
-# (``type(repr(X), (ValueError,), {})``), so any other name could carry a hidden
-# test's inputs out.
-_BUILTIN_EXCEPTIONS = frozenset(
-    name for name, value in vars(builtins).items()
-    if isinstance(value, type) and issubclass(value, BaseException))
 
 
 CallObserver = Callable[[str], None]

@@ -138,7 +138,8 @@ def _student_traceback(exc: BaseException, workdir: str) -> str:
         frame.filename = os.path.relpath(frame.filename, workdir)
     lines = traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines)[-4000:]
+    # A SyntaxError names its file itself: show it as the student named it, too.
+    return "".join(lines).replace(workdir.rstrip("/") + "/", "")[-4000:]
 
 
 def _exception_payload(exc: BaseException, workdir: str) -> dict:

@@ -111,7 +111,7 @@ def test_syntax_error_fails_every_test_with_the_line(perceptron, any_sandbox, wr
     assert result["score"] == 0
     output = by_name(result)["public_train_tiny"]["output"]
     assert "could not be imported" in output and "SyntaxError" in output
-    assert "line 1" in output
+    assert 'File "submission.py", line 1' in output and "autograder-work" not in output
 
 
 def test_import_error_is_reported(perceptron, sandbox, write_submission):

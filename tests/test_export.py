@@ -293,3 +293,15 @@ def test_hook_register_uploaders_duplicate_names_both_plugins(with_plugin):
     registry = with_plugin(Duplicate(), "dup")
     assert any("plugin 'dup'" in str(p) and "uploader 'canvas' is already registered"
                in str(p) for p in registry.problems)
+
+
+def test_a_name_that_looks_like_a_formula_is_not_one_in_the_csv(tmp_path):
+    from autograder.gradebook import Gradebook
+
+    path = make_gradebook(tmp_path / "g.db", {"s1": (30.0, 70.0)})
+    with Gradebook.open(path) as book:
+        book.add_students([("s1", '=HYPERLINK("http://evil.example","x")', "s1@uni.example")],
+                          in_roster=True)
+    rows, _ = canvas_importer_accepts(canvas_csv(
+        load_grades(gradebook=path, assignment_id="perceptron"), canvas_assignment_id="7"))
+    assert rows[2][0] == '\'=HYPERLINK("http://evil.example","x")'

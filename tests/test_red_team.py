@@ -176,9 +176,11 @@ def test_a_folder_digest_never_reads_through_a_link(tmp_path):
     folder.mkdir()
     (folder / "main.py").write_text("x = 1\n")
     (folder / "data.txt").symlink_to(outside)
-    before = submission_digest(folder)
+    link = tmp_path / "mallory.py"  # a batch hashes before grading refuses the link
+    link.symlink_to(outside)
+    before = submission_digest(folder), submission_digest(link)
     outside.write_text("two")
-    assert submission_digest(folder) == before
+    assert (submission_digest(folder), submission_digest(link)) == before
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
@@ -197,6 +199,8 @@ def test_a_named_pipe_in_a_folder_submission_is_refused_without_blocking(tmp_pat
     assert done == [(False, False)], "needs_torch blocked on a named pipe"
     with pytest.raises(SubmissionError, match="helpers.py .* not a regular file"):
         check_submission_path(folder)
+    with pytest.raises(SubmissionError, match="is not a regular file"):
+        check_submission_path(fifo)
 
 
 # --- (c) and (d) frames and values that would blow up in the grader ---------------------------
@@ -337,3 +341,50 @@ def test_a_submission_that_never_answers_is_stopped_by_the_total_time_budget(any
 def test_the_default_total_budget_is_the_import_and_ten_calls():
     assert Limits(call_timeout_s=5.0, import_timeout_s=60.0).total_s == 110.0
     assert Limits(total_timeout_s=30.0).total_s == 30.0
+
+
+def test_fingerprinting_converts_a_students_value_once_not_once_per_mutant(registry,
+                                                                           monkeypatch):
+    from autograder import compare, grading
+
+    perceptron = registry.assignment("perceptron")
+    fingerprinter = grading.Fingerprinter(perceptron, perceptron.reference_module())
+    case = next(c for c in perceptron.cases() if c.name == "quadratic_features_matches_kernel")
+    got = [[0.5] * 3 for _ in range(7)]  # stands for a 200,000-number list
+    failure = CheckFailure("differs", "quadratic_features(X)")
+    failure.got, failure.tolerance = got, (1e-9, 1e-9)
+    conversions = []
+    real = compare.as_float64
+
+    def counting(value, label):
+        if value is got:
+            conversions.append(label)
+        return real(value, label)
+
+    monkeypatch.setattr(compare, "as_float64", counting)
+    monkeypatch.setattr(grading, "as_float64", counting, raising=False)
+    assert fingerprinter.match(case, failure) is None
+    assert len(fingerprinter._mutants) > 3 and len(conversions) == 1
+
+
+@pytest.mark.parametrize("value,match", [(["1.5", 2.0], "is a str"), ([None], "is a NoneType"),
+                                         ([10 ** 399, 1], r"x\[0\] is an integer too large")])
+def test_the_fast_path_for_lists_refuses_what_the_slow_one_refuses(value, match):
+    from autograder.compare import as_float64
+
+    with pytest.raises(CheckFailure, match=match):
+        as_float64(value, "x")
+    assert as_float64([True, 2, 0.5], "x").tolist() == [1.0, 2.0, 0.5]
+
+
+def test_an_assignment_may_set_its_total_budget(tmp_path):
+    import shutil
+
+    from autograder.assignment import load_assignment
+
+    folder = tmp_path / "perceptron"
+    shutil.copytree(REPO / "assignments" / "perceptron", folder,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    toml = folder / "assignment.toml"
+    toml.write_text(toml.read_text().replace("[limits]\n", "[limits]\ntotal_timeout_s = 30.0\n"))
+    assert load_assignment(folder).limits.total_s == 30.0

@@ -33,6 +33,12 @@ def _points(score: float | None) -> str:
     return "" if score is None else f"{round(score, 2):g}"
 
 
+def _text(value: str) -> str:
+    """A text cell a spreadsheet will not run: a student can choose their name (OWASP CSV
+    injection), and =, +, -, @ or a tab/return in front would make it a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def canvas_csv(grades: Sequence[GradeRecord], *, canvas_assignment_id: str,
                title: str | None = None, student_id_as: str = "sis_user_id",
                points_possible: bool = True) -> str:
@@ -59,8 +65,8 @@ def canvas_csv(grades: Sequence[GradeRecord], *, canvas_assignment_id: str,
         ours = "" if grade.student_is_canvas_id else grade.student
         sis_user = grade.sis_user_id or (ours if student_id_as == "sis_user_id" else "")
         sis_login = grade.sis_login_id or (ours if student_id_as == "sis_login_id" else "")
-        writer.writerow([grade.name or grade.student, grade.lms_ids.get("canvas", ""), sis_user,
-                         sis_login, grade.section, _points(grade.score)])
+        writer.writerow([_text(grade.name or grade.student), grade.lms_ids.get("canvas", ""),
+                         sis_user, sis_login, _text(grade.section), _points(grade.score)])
     return out.getvalue()
 
 
@@ -89,7 +95,8 @@ def moodle_csv(grades: Sequence[GradeRecord], *, identity: str = "email",
         who = {"email": grade.email, "idnumber": grade.sis_user_id or grade.student,
                "username": grade.sis_login_id or grade.student}[identity]
         # One line per cell: Moodle shows feedback as a paragraph anyway.
-        writer.writerow([who, _points(grade.score), " ".join(grade.summary.split("\n"))])
+        writer.writerow([_text(who), _points(grade.score),
+                         _text(" ".join(grade.summary.split("\n")))])
     return out.getvalue()
 
 

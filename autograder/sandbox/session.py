@@ -212,7 +212,8 @@ class Session:
         self._stop_worker()
         if ready.kind == "exception":
             ready.kind = "import"
-        ready.message = "your submission could not be imported: " + ready.message
+        if self._spent < self.limits.total_s:  # else the message says the time ran out
+            ready.message = "your submission could not be imported: " + ready.message
         return ready
 
     def call(self, function: str, args: tuple = (), kwargs: dict | None = None, *,
@@ -255,14 +256,12 @@ class Session:
         finally:
             self._spent += time.monotonic() - start
         if outcome.kind == "timeout" and left < timeout_s:
-            # An import is named by _start_worker's prefix already.
-            outcome.message = self._out_of_time("" if request is None else f"{what} was stopped")
+            outcome.message = self._out_of_time(f"{what} was stopped")
         return outcome
 
     def _out_of_time(self, what: str) -> str:
-        reason = (f"the submission used up the {self.limits.total_s:g} s (wall clock) that "
-                  "its imports and calls may take together")
-        return f"{what}: {reason}" if what else reason
+        return (f"{what}: the submission used up the {self.limits.total_s:g} s (wall clock) "
+                "that its imports and calls may take together")
 
     def _exchange(self, request: dict | None, timeout_s: float, what: str) -> CallOutcome:
         worker = self._worker
