@@ -67,6 +67,9 @@ def run_autograder(built, tmp_path, files: dict[str, str], python=sys.executable
     proc = subprocess.run([str(root / "run_autograder")], capture_output=True, text=True,
                           env=env, timeout=180, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    if python == sys.executable:
+        # The instructors' log says which sandbox layers this image allowed.
+        assert "sandbox zygote" in proc.stderr and "landlock" in proc.stderr
     document = json.loads((root / "results" / "results.json").read_text())
     jsonschema.Draft202012Validator(results_schema()).validate(document)
     return document, proc.stdout

@@ -57,6 +57,8 @@ RUN_AUTOGRADER = """\
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 cd "$ROOT" || exit 1
+# Which isolation layers this image allows, for the instructors' log (stdout is results).
+"$PYTHON" -m autograder doctor >&2 || true
 "$PYTHON" -m autograder.gradescope.run --root "$ROOT" --assignment {id} \\
   --hidden-visibility {hidden_visibility}
 status=$?
