@@ -21,53 +21,12 @@ adam_step's tests only: see check_adam_optimize.
 
 import numpy as np
 
-from autograder.compare import CheckFailure, values_match
-from autograder.proxy import StudentCallError
-from autograder.testing import FunctionSpec, as_callable, case, check, float_array, unpack
+from autograder.assignments.adam.public_tests import TIGHT, check_adam_optimize
+from autograder.testing import FunctionSpec, case, check, unpack
 
-TIGHT = {"rtol": 1e-9, "atol": 1e-12}
-LOOP = {"rtol": 1e-8, "atol": 1e-10}
 SCHEDULE = {"rtol": 1e-12, "atol": 1e-15}
 ADAM = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 RETURNS = {"sgd_momentum_step": 2, "rmsprop_step": 2, "adam_step": 3}
-
-
-def _own_history(sub, spec, w0, steps, hyper):
-    """The spec's loop run with the submission's own adam_step; None if that fails.
-
-    In a fresh worker: in the one that answered adam_optimize, adam_step could
-    replay that history and so pass any history off as its own.
-    """
-    sub = sub.fresh()
-    grad = as_callable(spec)
-    w, m, v = w0, np.zeros_like(w0), np.zeros_like(w0)
-    rows = [w0]
-    try:
-        for t in range(1, steps + 1):
-            out = unpack(sub.adam_step(w, grad(w), m, v, t, **hyper), 3, "adam_step")
-            w, m, v = (float_array(x, "adam_step") for x in out)
-            rows.append(w)
-        return np.stack(rows)
-    except (StudentCallError, CheckFailure, ValueError):
-        return None
-
-
-def check_adam_optimize(sub, ref, spec, w0, steps, *, label_suffix="", **hyper):
-    """Compare adam_optimize with the reference, charging step mistakes to adam_step.
-
-    When the history differs from the reference's but is exactly what the
-    submission's own adam_step gives in the spec's loop, the loop is right and
-    the step's mistake already costs adam_step's tests: judge the loop against
-    those steps instead.
-    """
-    w, history = unpack(sub.adam_optimize(spec, w0, steps, **hyper), 2, "adam_optimize")
-    _, expected = ref.adam_optimize(as_callable(spec), w0, steps, **hyper)
-    if not values_match(history, expected, **LOOP):
-        own = _own_history(sub, spec, w0, steps, hyper)
-        if own is not None and values_match(history, own, **LOOP):
-            expected = own
-    check(f"history returned by adam_optimize{label_suffix}", history, expected, **LOOP)
-    check(f"w returned by adam_optimize{label_suffix}", w, expected[-1], **LOOP)
 
 
 def _check_step(sub, ref, name, args, kwargs, outputs):

@@ -24,6 +24,7 @@ from autograder.gradebook.records import (
     CRASHED, GRADED, INVALID, Adjustment, AdjustmentRecord, AssignmentRecord, FinalGrade,
     ResultRecord, StudentRecord, SubmissionHistory, SubmissionRecord,
 )
+from autograder.processes import process_exists
 
 DEFAULT_GRADEBOOK = Path("gradebook.db")
 BUSY_TIMEOUT_S = 60.0
@@ -131,7 +132,7 @@ class Gradebook:
         host = socket.gethostname()
         for run_id, pid in conn.execute(
                 "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)):
-            if not _alive(pid):
+            if not process_exists(pid):
                 conn.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
 
     def finish_run(self, run_id: int, *, status: str, graded: int, skipped: int, failed: int,
@@ -411,12 +412,3 @@ def _foreign_tables(conn: sqlite3.Connection) -> set[str]:
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     return names - set(_TABLES)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

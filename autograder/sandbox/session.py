@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import transport
+from autograder.processes import process_exists
 
 
 @dataclass(frozen=True)
@@ -365,18 +366,8 @@ def _sweep_orphaned_workdirs() -> None:
         return
     for entry in entries:
         match = pattern.fullmatch(entry.name)
-        if match and not _process_exists(int(match.group(1))):
+        if match and not process_exists(int(match.group(1))):
             shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -34,7 +34,9 @@ def worker_environment(workdir: Path) -> dict[str, str]:
     return env
 
 
-class _Child(WorkerProcess):
+class ChildProcess(WorkerProcess):
+    """A worker started as a fresh interpreter in its own process group."""
+
     def __init__(self, process: subprocess.Popen, request_fd: int, response_fd: int,
                  output_fd: int) -> None:
         self.process = process
@@ -82,4 +84,4 @@ class SubprocessSandbox(Sandbox):
         finally:
             for fd in (request_read, response_write, output_write):
                 os.close(fd)
-        return _Child(process, request_write, response_read, output_read)
+        return ChildProcess(process, request_write, response_read, output_read)

@@ -40,7 +40,7 @@ from autograder.sandbox.session import (
     WorkerProcess,
     describe_returncode,
 )
-from autograder.sandbox.subprocess_backend import worker_environment
+from autograder.sandbox.subprocess_backend import ChildProcess, worker_environment
 
 SLOT_UID_BASE = 61000
 SLOT_COUNT = 256
@@ -399,20 +399,9 @@ class ZygoteSandbox(Sandbox):
             self.config.slot_uid = None
 
 
-class _PortableChild(WorkerProcess):
+class _PortableChild(ChildProcess):
     def __init__(self, process: subprocess.Popen, fds: tuple[int, int, int]) -> None:
-        self.process = process
-        self.request_fd, self.response_fd, self.output_fd = fds
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        super().__init__(process, *fds)
 
     def exit_description(self) -> str:
         self.kill()
