@@ -178,3 +178,24 @@ def test_a_layer_that_fails_its_trial_is_reported_and_left_out():
         assert rows["rlimits"].active
     finally:
         sandbox.close()
+
+
+def test_the_portable_fallback_grades_and_stops_a_runaway_call(registry, tmp_path):
+    """Where the fork server cannot run (macOS...): a fresh interpreter with rlimits."""
+    from autograder.grading import grade_submission
+    from autograder.sandbox import Limits
+
+    assignment = registry.assignment("perceptron")
+    backend = registry.sandbox("zygote")
+    backend.linux = False  # take the path other systems take
+    try:
+        result = grade_submission(assignment=assignment, submission=assignment.reference_path(),
+                                  sandbox=backend)
+        assert result["score"] == 100
+        spinner = tmp_path / "spin.py"
+        spinner.write_text("def spin():\n    while True:\n        pass\n")
+        with backend.open(spinner, forbidden=[], limits=Limits(call_timeout_s=0.5)) as session:
+            outcome = session.call("spin")
+        assert outcome.kind == "timeout", outcome
+    finally:
+        backend.close()

@@ -70,18 +70,28 @@ class SubprocessSandbox(Sandbox):
                 "output-cap"]
 
     def spawn(self, workdir: Path, submission: Path, forbidden: list[str]) -> WorkerProcess:
-        request_read, request_write = os.pipe()
-        response_read, response_write = os.pipe()
-        output_read, output_write = os.pipe()
-        config = {"submission": str(submission), "read_fd": request_read,
-                  "write_fd": response_write, "forbidden": forbidden}
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-m", "autograder.worker", json.dumps(config)],
-                stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
-                pass_fds=(request_read, response_write), cwd=workdir,
-                env=worker_environment(workdir), start_new_session=True)
-        finally:
-            for fd in (request_read, response_write, output_write):
-                os.close(fd)
-        return ChildProcess(process, request_write, response_read, output_read)
+        process, fds = start_worker(workdir, submission, forbidden)
+        return ChildProcess(process, *fds)
+
+
+def start_worker(workdir: Path, submission: Path, forbidden: list[str], *,
+                 preexec_fn=None) -> tuple[subprocess.Popen, tuple[int, int, int]]:
+    """Start ``python -I -m autograder.worker`` in its own session.
+
+    Returns the process and the grader's ends of its pipes: request, response, output.
+    """
+    request_read, request_write = os.pipe()
+    response_read, response_write = os.pipe()
+    output_read, output_write = os.pipe()
+    config = {"submission": str(submission), "read_fd": request_read,
+              "write_fd": response_write, "forbidden": forbidden}
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.worker", json.dumps(config)],
+            stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
+            pass_fds=(request_read, response_write), cwd=workdir,
+            env=worker_environment(workdir), start_new_session=True, preexec_fn=preexec_fn)
+    finally:
+        for fd in (request_read, response_write, output_write):
+            os.close(fd)
+    return process, (request_write, response_read, output_read)

@@ -40,7 +40,7 @@ from autograder.sandbox.session import (
     WorkerProcess,
     describe_returncode,
 )
-from autograder.sandbox.subprocess_backend import ChildProcess, worker_environment
+from autograder.sandbox.subprocess_backend import ChildProcess, start_worker, worker_environment
 
 SLOT_UID_BASE = 61000
 SLOT_COUNT = 256
@@ -423,19 +423,6 @@ def _spawn_portable(config: layers.Config, workdir: Path, submission: Path,
             except (ValueError, OSError):
                 pass
 
-    request_read, request_write = os.pipe()
-    response_read, response_write = os.pipe()
-    output_read, output_write = os.pipe()
-    worker_config = {"submission": str(submission), "read_fd": request_read,
-                     "write_fd": response_write, "forbidden": forbidden}
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.worker", json.dumps(worker_config)],
-            stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
-            pass_fds=(request_read, response_write), cwd=workdir,
-            env=worker_environment(workdir), start_new_session=True, preexec_fn=limit)
-    finally:
-        for fd in (request_read, response_write, output_write):
-            os.close(fd)
-    return _PortableChild(process, (request_write, response_read, output_read))
+    process, fds = start_worker(workdir, submission, forbidden, preexec_fn=limit)
+    return _PortableChild(process, fds)
 
