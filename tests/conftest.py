@@ -79,3 +79,26 @@ def write_submission(tmp_path):
         path.write_text(source)
         return path
     return write
+
+
+def reference_backends(reference):
+    """A ``device`` fixture running ``reference`` on NumPy, on its torch path on the CPU,
+    and on CUDA (skipped where torch sees none), as ``grade --device`` would: TF32 off.
+
+    Returns the device name for the independent torch side of a comparison.
+    """
+    @pytest.fixture(params=[("cpu", False), ("cpu", True), ("cuda", True)],
+                    ids=["numpy", "torch-cpu", "cuda"])
+    def device(request, monkeypatch):
+        torch = pytest.importorskip("torch")
+        name, torch_on_cpu = request.param
+        if name == "cuda":
+            if not torch.cuda.is_available():
+                pytest.skip("torch sees no CUDA device here")
+            monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+            monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+        monkeypatch.setattr(reference, "DEVICE", name)
+        monkeypatch.setattr(reference, "TORCH_ON_CPU", torch_on_cpu)
+        return name
+
+    return device

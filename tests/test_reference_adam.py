@@ -19,24 +19,13 @@ import pytest
 
 import autograder.reference.adam as ref
 
+from conftest import reference_backends
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.torch
 
-_NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
-                              reason="torch sees no CUDA device here")
-BACKENDS = [pytest.param(("cpu", False), id="numpy"),
-            pytest.param(("cpu", True), id="torch-cpu"),
-            pytest.param(("cuda", True), id="cuda", marks=_NO_CUDA)]
-
-
-@pytest.fixture(params=BACKENDS)
-def device(request, monkeypatch):
-    """Point the reference at a backend; return the torch device to compare on."""
-    name, torch_on_cpu = request.param
-    monkeypatch.setattr(ref, "DEVICE", name)
-    monkeypatch.setattr(ref, "TORCH_ON_CPU", torch_on_cpu)
-    return torch.device(name)
+device = reference_backends(ref)
 
 
 def _gradients(steps, shape, seed):

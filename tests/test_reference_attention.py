@@ -33,6 +33,8 @@ import pytest
 import autograder.reference.attention as ref
 from autograder.mutants import load_mutants, mutant_module
 
+from conftest import reference_backends
+
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
@@ -40,25 +42,7 @@ pytestmark = pytest.mark.torch
 
 FOLDER = Path(__file__).resolve().parent.parent / "assignments" / "attention"
 TOL = {"rtol": 1e-12, "atol": 1e-12}
-_NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
-                              reason="torch sees no CUDA device here")
-
-
-BACKENDS = [pytest.param(("cpu", False), id="numpy"),
-            pytest.param(("cpu", True), id="torch-cpu"),
-            pytest.param(("cuda", True), id="cuda", marks=_NO_CUDA)]
-
-
-@pytest.fixture(params=BACKENDS)
-def device(request, monkeypatch):
-    """Point the reference at a backend the way ``--device`` does (TF32 off)."""
-    name, torch_on_cpu = request.param
-    if name == "cuda":
-        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-        monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    monkeypatch.setattr(ref, "DEVICE", name)
-    monkeypatch.setattr(ref, "TORCH_ON_CPU", torch_on_cpu)
-    return name
+device = reference_backends(ref)
 
 
 def _t(array):

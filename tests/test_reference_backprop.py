@@ -9,7 +9,10 @@ run the torch side on a GPU and skip where there is none.
 import numpy as np
 import pytest
 
+from autograder.assignments.backprop.hidden_tests import zero_preactivation_network
 from autograder.reference import backprop as ref
+
+from conftest import reference_backends
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -18,18 +21,7 @@ KEYS = ("W_h", "b_h", "W_y", "b_y")
 TOL = {"rtol": 1e-12, "atol": 1e-14}
 
 
-@pytest.fixture(params=["numpy", "torch-cpu", "cuda"])
-def device(request, monkeypatch):
-    """Which path of the reference runs; returns the device of the independent torch side."""
-    if request.param == "cuda" and not torch.cuda.is_available():
-        pytest.skip("no CUDA device: torch.cuda.is_available() is False")
-    if request.param == "cuda":
-        # TF32 matmuls would make the GPU side disagree with float64 NumPy.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        monkeypatch.setattr(ref, "DEVICE", "cuda")
-        return "cuda"
-    monkeypatch.setattr(ref, "TORCH_ON_CPU", request.param == "torch-cpu")
-    return "cpu"
+device = reference_backends(ref)
 
 
 def tensor(array, device, **kwargs):
@@ -47,22 +39,12 @@ def network(seed, m, n, d, C):
     return params, rng.normal(size=(m, n)), rng.integers(0, C, size=m)
 
 
-def zero_preactivations():
-    """Integer data with many pre-activations exactly 0 (ReLU's kink)."""
-    X = np.array([[1.0, -1.0, 2.0], [0.0, 1.0, -1.0], [2.0, 0.0, 1.0],
-                  [-1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
-    rng = np.random.default_rng(37)
-    params = {"W_h": np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, -1.0],
-                               [0.0, 0.0, 0.0]]),
-              "b_h": np.array([0.0, 0.0, -1.0, 0.0]),
-              "W_y": rng.normal(size=(3, 4)), "b_y": rng.normal(size=3)}
-    return params, X, np.array([0, 2, 1, 1, 0])
 
 
 NETWORKS = {
     "batch_of_8": lambda: network(31, m=8, n=4, d=5, C=3),
     "batch_of_1": lambda: network(41, m=1, n=3, d=4, C=3),
-    "zero_preactivations": zero_preactivations,
+    "zero_preactivations": zero_preactivation_network,
 }
 
 
@@ -134,7 +116,7 @@ def test_torch_path_matches_numpy_path(device, name, monkeypatch):
 
 
 def test_zero_preactivations_really_hit_the_kink():
-    params, X, _ = zero_preactivations()
+    params, X, _ = zero_preactivation_network()
     _, cache = ref.forward(params, X)
     assert np.sum(cache["Z"] == 0) >= 8
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -60,46 +60,8 @@ sandbox.close()
 print(json.dumps(report))
 '''
 
-SUBMISSION = '''
-import os, signal, socket, time
-import numpy as np
-
-def ok(x):
-    return x * 2
-
-def read_file(path):
-    with open(path) as handle:
-        return handle.read()
-
-def tcp_connect(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=2):
-        return 1
-
-def kill_pid(pid):
-    os.kill(pid, signal.SIGKILL)
-
-def fork_many():
-    for _ in range(300):
-        if os.fork() == 0:
-            time.sleep(30)
-            os._exit(0)
-    return 300
-
-def numpy_huge():
-    return np.ones((10**6, 10**6))
-
-def escape_and_spin():
-    read, write = os.pipe()
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            os.write(write, str(os.getpid()).encode())
-            time.sleep(120)
-        os._exit(0)
-    print("grandchild", os.read(read, 32).decode(), flush=True)
-    while True:
-        pass
-'''
+# The same hostile submission the root attack tests use.
+ATTACKS = Path(__file__).with_name("sandbox_attack_submission.py")
 
 
 def _become_nobody() -> None:
@@ -129,7 +91,7 @@ def test_an_unprivileged_grader_still_contains_the_attacks():
     folder = tempfile.mkdtemp(prefix="autograder-nonroot-")
     try:
         os.chmod(folder, 0o755)
-        Path(folder, "submission.py").write_text(textwrap.dedent(SUBMISSION))
+        shutil.copyfile(ATTACKS, Path(folder, "submission.py"))
         Path(folder, "secret.txt").write_text("the answers\n")  # world-readable on purpose
         listener = socket.create_server(("127.0.0.1", 0))
         listener.settimeout(0.2)

@@ -203,9 +203,12 @@ def backward_random(sub, ref):
     judge_backward(sub, ref, params, X, labels, "backward on a batch of 8")
 
 
-@case(hint="ReLU's derivative at exactly 0 is 0: mask with Z > 0, not Z >= 0.")
-def backward_relu_derivative_at_zero(sub, ref):
-    # Integer data: many pre-activations are exactly 0, and unit 3 is 0 everywhere.
+def zero_preactivation_network():
+    """Integer data: many pre-activations are exactly 0, and unit 3 is 0 everywhere.
+
+    Random inputs never land on ReLU's kink; ``tests/test_reference_backprop.py``
+    checks that these do, and that the reference's gradient there matches autograd.
+    """
     X = np.array([[1.0, -1.0, 2.0], [0.0, 1.0, -1.0], [2.0, 0.0, 1.0],
                   [-1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
     rng = np.random.default_rng(37)
@@ -213,7 +216,12 @@ def backward_relu_derivative_at_zero(sub, ref):
                                [0.0, 0.0, 0.0]]),
               "b_h": np.array([0.0, 0.0, -1.0, 0.0]),
               "W_y": rng.normal(size=(3, 4)), "b_y": rng.normal(size=3)}
-    labels = np.array([0, 2, 1, 1, 0])
+    return params, X, np.array([0, 2, 1, 1, 0])
+
+
+@case(hint="ReLU's derivative at exactly 0 is 0: mask with Z > 0, not Z >= 0.")
+def backward_relu_derivative_at_zero(sub, ref):
+    params, X, labels = zero_preactivation_network()
     judge_backward(sub, ref, params, X, labels, "backward with pre-activations exactly 0")
 
 

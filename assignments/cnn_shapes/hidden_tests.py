@@ -14,7 +14,8 @@ Every test that expects ValueError passes on ValueError only.
 
 import numpy as np
 
-from autograder.testing import CheckFailure, case, check, check_exact, expect_raises, unpack
+from autograder.assignments.cnn_shapes.public_tests import compare_network
+from autograder.testing import case, check, check_exact, expect_raises
 
 TIGHT = {"rtol": 1e-9, "atol": 1e-9}
 EXACT_FLOAT = {"rtol": 0.0, "atol": 0.0}
@@ -35,20 +36,6 @@ def _raises(sub, name, *args, match=None, what=None, **kwargs):
     what = what or f"{name}({_args(*args, **kwargs)})"
     with expect_raises(ValueError, what, match=match):
         getattr(sub, name)(*args, **kwargs)
-
-
-def _compare_network(sub, ref, input_shape, layers):
-    got = sub.network_shapes(input_shape, layers)
-    expected = ref.network_shapes(input_shape, layers)
-    if not isinstance(got, (list, tuple)):
-        raise CheckFailure(f"network_shapes returned a {type(got).__name__}; expected a list "
-                           "of (shape, params) pairs", "network_shapes")
-    check_exact("number of entries returned by network_shapes", len(got), len(expected))
-    for i, (entry, (shape, params)) in enumerate(zip(got, expected)):
-        got_shape, got_params = unpack(entry, 2, f"entry {i} of network_shapes")
-        kind = layers[i]["type"]
-        check_exact(f"shape after layer {i} ({kind})", got_shape, shape)
-        check_exact(f"params of layer {i} ({kind})", got_params, params)
 
 
 def _conv(filters, f, **options):
@@ -173,20 +160,20 @@ def network_defaults_and_padding(sub, ref):
     layers = [_conv(16, 3), RELU, _conv(32, 3, stride=1, padding=1), _pool(),
               _conv(64, 5, stride=2, padding=2), _pool(f=4), _pool(f=3, stride=1), FLATTEN,
               _fc(10)]
-    _compare_network(sub, ref, (3, 64, 48), layers)
+    compare_network(sub, ref, (3, 64, 48), layers)
 
 
 @case(hint="A conv layer's weights see the channels of its own input: the previous layer's "
            "output, not the network's input.")
 def network_conv_params_use_current_channels(sub, ref):
     layers = [_conv(10, 1), RELU, _conv(20, 3), RELU, _conv(5, 1)]
-    _compare_network(sub, ref, (3, 12, 12), layers)
+    compare_network(sub, ref, (3, 12, 12), layers)
 
 
 @case(hint="An fc layer from M inputs to N outputs has M*N weights and N biases; the input "
            "may already be 1-D, and relu and flatten keep a 1-D shape.")
 def network_fc_params_include_bias(sub, ref):
-    _compare_network(sub, ref, (784,), [_fc(128), RELU, _fc(10), FLATTEN])
+    compare_network(sub, ref, (784,), [_fc(128), RELU, _fc(10), FLATTEN])
 
 
 @case(hint="An fc layer on a shape that is not 1-D raises ValueError whose message names the "

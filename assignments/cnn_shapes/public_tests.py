@@ -59,20 +59,25 @@ def public_pool_output_shape_example(sub, ref):
                 (16, 16, 16))
 
 
-@case
-def public_network_lenet(sub, ref):
-    # Colour input: with one input channel, forgetting the channels would not show at layer 0.
-    got = sub.network_shapes((3, 32, 32), LENET)
-    expected = ref.network_shapes((3, 32, 32), LENET)
+def compare_network(sub, ref, input_shape, layers):
+    """network_shapes entry by entry: each layer's shape and parameter count."""
+    got = sub.network_shapes(input_shape, layers)
+    expected = ref.network_shapes(input_shape, layers)
     if not isinstance(got, (list, tuple)):
         raise CheckFailure(f"network_shapes returned a {type(got).__name__}; expected a list "
                            "of (shape, params) pairs", "network_shapes")
     check_exact("number of entries returned by network_shapes", len(got), len(expected))
     for i, (entry, (shape, params)) in enumerate(zip(got, expected)):
         got_shape, got_params = unpack(entry, 2, f"entry {i} of network_shapes")
-        kind = LENET[i]["type"]
+        kind = layers[i]["type"]
         check_exact(f"shape after layer {i} ({kind})", got_shape, shape)
         check_exact(f"params of layer {i} ({kind})", got_params, params)
+
+
+@case
+def public_network_lenet(sub, ref):
+    # Colour input: with one input channel, forgetting the channels would not show at layer 0.
+    compare_network(sub, ref, (3, 32, 32), LENET)
 
 
 @case
