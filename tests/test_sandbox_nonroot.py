@@ -24,6 +24,8 @@ import pytest
 from autograder.sandbox import syscalls
 from sandbox_helpers import ROOT
 
+REPO = Path(__file__).resolve().parent.parent
+
 NOBODY = 65534
 
 pytestmark = pytest.mark.skipif(not ROOT, reason="needs root to start a grader as an "
@@ -64,24 +66,39 @@ print(json.dumps(report))
 ATTACKS = Path(__file__).with_name("sandbox_attack_submission.py")
 
 
-def _become_nobody() -> None:
-    """preexec: a private mount namespace where nobody can reach the interpreter, then drop."""
-    syscalls.unshare(syscalls.CLONE_NEWNS)
-    syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
-    prefix = os.path.realpath(sys.base_prefix)
-    blocked = None
-    parts = Path(prefix).parts
+def _closed_ancestor(path: str) -> str | None:
+    """The highest folder on ``path`` that other users cannot enter, if any."""
+    parts = Path(path).parts
     for depth in range(2, len(parts) + 1):
         folder = os.path.join(*parts[:depth])
         if not os.stat(folder).st_mode & 0o001:
-            blocked = folder
-            break
-    if blocked is not None:
-        # Replace the closed home folder by an open one holding only the interpreter.
-        handle = os.open(prefix, os.O_PATH)
-        syscalls.mount("tmpfs", blocked, "tmpfs", 0, "mode=0755")
-        os.makedirs(prefix, exist_ok=True)
-        syscalls.mount(f"/proc/self/fd/{handle}", prefix, None, syscalls.MS_BIND)
+            return folder
+    return None
+
+
+def _become_nobody() -> None:
+    """preexec: a private mount namespace where nobody can reach what a grader runs, then drop.
+
+    The interpreter may live under a 0700 home folder, and the checkout with its venv
+    under a 0700 temporary folder (``mktemp -d``): each closed folder is replaced by an
+    open one holding only the needed paths, as a laptop user's own files would be.
+    """
+    syscalls.unshare(syscalls.CLONE_NEWNS)
+    syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+    needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, REPO)}
+    needed = [p for p in needed if not any(p != q and p.startswith(q + "/") for q in needed)]
+    by_closed: dict[str, list[str]] = {}
+    for path in needed:
+        closed = _closed_ancestor(path)
+        if closed is not None:
+            by_closed.setdefault(closed, []).append(path)
+    # Descriptors first: once a tmpfs covers a closed folder, paths under it are gone.
+    handles = {path: os.open(path, os.O_PATH) for paths in by_closed.values() for path in paths}
+    for closed in sorted(by_closed, key=len):
+        syscalls.mount("tmpfs", closed, "tmpfs", 0, "mode=0755")
+        for path in by_closed[closed]:
+            os.makedirs(path, exist_ok=True)
+            syscalls.mount(f"/proc/self/fd/{handles[path]}", path, None, syscalls.MS_BIND)
     os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
