@@ -87,18 +87,26 @@ def _become_nobody() -> None:
     syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
     needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, REPO)}
     needed = [p for p in needed if not any(p != q and p.startswith(q + "/") for q in needed)]
-    by_closed: dict[str, list[str]] = {}
+    binds: dict[str, list[str]] = {}  # closed folder -> paths to bind back into it
     for path in needed:
         closed = _closed_ancestor(path)
-        if closed is not None:
-            by_closed.setdefault(closed, []).append(path)
+        if closed == path:  # the path itself is closed: bring back what it holds
+            binds.setdefault(closed, []).extend(os.path.join(path, n) for n in os.listdir(path))
+        elif closed is not None:
+            binds.setdefault(closed, []).append(path)
     # Descriptors first: once a tmpfs covers a closed folder, paths under it are gone.
-    handles = {path: os.open(path, os.O_PATH) for paths in by_closed.values() for path in paths}
-    for closed in sorted(by_closed, key=len):
+    handles = {path: (os.open(path, os.O_PATH), os.path.isdir(path))
+               for paths in binds.values() for path in paths}
+    for closed in sorted(binds, key=len):
         syscalls.mount("tmpfs", closed, "tmpfs", 0, "mode=0755")
-        for path in by_closed[closed]:
-            os.makedirs(path, exist_ok=True)
-            syscalls.mount(f"/proc/self/fd/{handles[path]}", path, None, syscalls.MS_BIND)
+        for path in binds[closed]:
+            handle, is_dir = handles[path]
+            if is_dir:
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                open(path, "a").close()
+            syscalls.mount(f"/proc/self/fd/{handle}", path, None, syscalls.MS_BIND)
     os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
